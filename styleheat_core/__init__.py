@@ -1,0 +1,1 @@
+"""StyleHEAT models, preprocessing and pipeline, importable without ComfyUI."""

@@ -1,0 +1,1 @@
+"""Audio features and audio-to-motion models."""

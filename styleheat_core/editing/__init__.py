@@ -1,0 +1,1 @@
+"""Latent and 3DMM editing, optimisation-based inversion."""

@@ -1,0 +1,1 @@
+"""Networks in the official module layout, so official state dicts load unchanged."""

@@ -1,0 +1,166 @@
+"""StyleGAN2 building blocks in plain PyTorch (no compiled CUDA ops).
+
+Parameter and buffer names follow the rosinality layout so official state dicts load unchanged.
+`upfirdn2d` computes what the official CUDA kernel computes (zero-insertion upsampling, padding,
+convolution with the flipped kernel, subsampling), but as one depthwise convolution per call.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+SQRT2 = math.sqrt(2.0)
+BLUR_KERNEL = (1, 3, 3, 1)
+
+
+def make_kernel(k: Sequence[float]) -> torch.Tensor:
+    """Separable 1-D taps -> normalised 2-D kernel (the official `make_kernel`)."""
+    kernel = torch.tensor(k, dtype=torch.float32)
+    if kernel.ndim == 1:
+        kernel = kernel[None, :] * kernel[:, None]
+    return kernel / kernel.sum()
+
+
+def upfirdn2d(x: torch.Tensor, kernel: torch.Tensor, up: int = 1, down: int = 1, pad: tuple[int, int] = (0, 0)) -> torch.Tensor:
+    """Upsample by zero insertion, pad (negative pads crop), FIR-filter, then subsample, per channel."""
+    batch, channels, height, width = x.shape
+    if up > 1:
+        x = x.reshape(batch, channels, height, 1, width, 1)
+        x = F.pad(x, [0, up - 1, 0, 0, 0, up - 1])
+        x = x.reshape(batch, channels, height * up, width * up)
+    pad0, pad1 = pad
+    x = F.pad(x, [pad0, pad1, pad0, pad1])
+    weight = torch.flip(kernel, [0, 1]).to(x.dtype).expand(channels, 1, *kernel.shape)
+    return F.conv2d(x, weight, stride=down, groups=channels)
+
+
+def fused_leaky_relu(x: torch.Tensor, bias: torch.Tensor, negative_slope: float = 0.2, scale: float = SQRT2) -> torch.Tensor:
+    """leaky_relu(x + bias) * sqrt(2), bias broadcast over the channel axis 1."""
+    shape = (1, bias.shape[0]) + (1,) * (x.ndim - 2)
+    return F.leaky_relu(x + bias.view(shape), negative_slope) * scale
+
+
+class FusedLeakyReLU(nn.Module):
+    """Bias + leaky ReLU(0.2) + gain sqrt(2); the bias parameter is named `bias`."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.bias = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return fused_leaky_relu(x, self.bias)
+
+
+class ScaledLeakyReLU(nn.Module):
+    """Leaky ReLU with gain sqrt(2) and no parameters."""
+
+    def __init__(self, negative_slope: float = 0.2):
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.leaky_relu(x, self.negative_slope) * SQRT2
+
+
+class Upsample(nn.Module):
+    """2x FIR upsampling (the RGB skip path)."""
+
+    def __init__(self, kernel: Sequence[float] = BLUR_KERNEL, factor: int = 2):
+        super().__init__()
+        self.factor = factor
+        self.register_buffer("kernel", make_kernel(kernel) * factor**2)
+        p = self.kernel.shape[0] - factor
+        self.pad = ((p + 1) // 2 + factor - 1, p // 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return upfirdn2d(x, self.kernel, up=self.factor, pad=self.pad)
+
+
+class Blur(nn.Module):
+    """FIR blur with the official padding; the kernel is stored as buffer `kernel`."""
+
+    def __init__(self, kernel: Sequence[float], pad: tuple[int, int], upsample_factor: int = 1):
+        super().__init__()
+        self.register_buffer("kernel", make_kernel(kernel) * upsample_factor**2)
+        self.pad = pad
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return upfirdn2d(x, self.kernel, pad=self.pad)
+
+
+class EqualConv2d(nn.Module):
+    """Conv2d with the weight scaled by 1/sqrt(fan_in) at run time."""
+
+    def __init__(self, in_channel: int, out_channel: int, kernel_size: int, stride: int = 1, padding: int = 0, bias: bool = True):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(out_channel, in_channel, kernel_size, kernel_size))
+        self.scale = 1 / math.sqrt(in_channel * kernel_size**2)
+        self.stride = stride
+        self.padding = padding
+        self.bias = nn.Parameter(torch.zeros(out_channel)) if bias else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.conv2d(x, self.weight * self.scale, bias=self.bias, stride=self.stride, padding=self.padding)
+
+
+class EqualLinear(nn.Module):
+    """Linear layer with equalised learning rate; `activation` selects the fused leaky ReLU."""
+
+    def __init__(self, in_dim: int, out_dim: int, bias: bool = True, bias_init: float = 0.0, lr_mul: float = 1.0, activation: str | None = None):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(out_dim, in_dim).div_(lr_mul))
+        self.bias = nn.Parameter(torch.full((out_dim,), float(bias_init))) if bias else None
+        self.activation = activation
+        self.scale = (1 / math.sqrt(in_dim)) * lr_mul
+        self.lr_mul = lr_mul
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.activation:
+            return fused_leaky_relu(F.linear(x, self.weight * self.scale), self.bias * self.lr_mul)
+        bias = self.bias * self.lr_mul if self.bias is not None else None
+        return F.linear(x, self.weight * self.scale, bias=bias)
+
+
+class ConvLayer(nn.Sequential):
+    """[Blur] + EqualConv2d + [FusedLeakyReLU | ScaledLeakyReLU], as rosinality's ConvLayer."""
+
+    def __init__(
+        self,
+        in_channel: int,
+        out_channel: int,
+        kernel_size: int,
+        downsample: bool = False,
+        blur_kernel: Sequence[float] = BLUR_KERNEL,
+        bias: bool = True,
+        activate: bool = True,
+    ):
+        layers: list[nn.Module] = []
+        if downsample:
+            factor = 2
+            p = (len(blur_kernel) - factor) + (kernel_size - 1)
+            layers.append(Blur(blur_kernel, pad=((p + 1) // 2, p // 2)))
+            stride, padding = 2, 0
+        else:
+            stride, padding = 1, kernel_size // 2
+        layers.append(EqualConv2d(in_channel, out_channel, kernel_size, padding=padding, stride=stride, bias=bias and not activate))
+        if activate:
+            layers.append(FusedLeakyReLU(out_channel) if bias else ScaledLeakyReLU(0.2))
+        super().__init__(*layers)
+
+
+class ResBlock(nn.Module):
+    """Residual downsampling block: (conv1 -> conv2(down) + skip(down)) / sqrt(2)."""
+
+    def __init__(self, in_channel: int, out_channel: int, blur_kernel: Sequence[float] = BLUR_KERNEL):
+        super().__init__()
+        self.conv1 = ConvLayer(in_channel, in_channel, 3)
+        self.conv2 = ConvLayer(in_channel, out_channel, 3, downsample=True, blur_kernel=blur_kernel)
+        self.skip = ConvLayer(in_channel, out_channel, 1, downsample=True, activate=False, bias=False, blur_kernel=blur_kernel)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.conv2(self.conv1(x)) + self.skip(x)) / SQRT2

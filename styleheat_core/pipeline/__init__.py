@@ -1,0 +1,1 @@
+"""Chunked, lazy per-frame evaluation."""

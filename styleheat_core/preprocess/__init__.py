@@ -1,0 +1,1 @@
+"""Faces, alignment, cropping and 3DMM coefficients."""

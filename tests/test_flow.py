@@ -1,0 +1,29 @@
+"""Flow -> grid conversion and warping conventions, checked against the golden grid."""
+
+import pytest
+import torch
+
+from styleheat_core.models.flow import flow_to_grid, warp
+from tests.support.golden import GoldenCase
+
+
+@pytest.mark.golden
+def test_flow_to_grid_matches_official_conversion():
+    case = GoldenCase.load("stylegan2")
+    case.check("out.b.grid", flow_to_grid(case.input("in.b.flow")))
+
+
+def test_zero_flow_keeps_the_official_align_corners_mismatch():
+    # f(y, x) = 4y + x is linear, so bilinear sampling returns 4*py + px wherever all 4 taps are inside.
+    feature = torch.arange(16.0).view(1, 1, 4, 4)
+    warped = warp(feature, flow_to_grid(torch.zeros(1, 2, 4, 4)))
+    # Grid index i sits at 2*i/3 - 1, which grid_sample(align_corners=False) reads at pixel 4*i/3 - 1/2.
+    assert warped[0, 0, 1, 1].item() == pytest.approx(4 * 5 / 6 + 5 / 6, abs=1e-5)
+    # The last sample lies at pixel (3.5, 3.5): only the (3, 3) tap is inside, with weight 1/4.
+    assert warped[0, 0, 3, 3].item() == pytest.approx(0.25 * feature[0, 0, 3, 3].item(), abs=1e-5)
+
+
+def test_grid_is_resized_to_the_source():
+    source = torch.randn(1, 3, 16, 16)
+    grid = flow_to_grid(torch.zeros(1, 2, 4, 4))
+    assert warp(source, grid).shape == (1, 3, 16, 16)
