@@ -17,7 +17,7 @@ import torch
 _GOLDEN_GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
-_CHUNK = 1 << 22
+CHUNK_SIZE = 1 << 22
 
 
 def recipe_array(tag: str, key: str, shape: list[int], mean: float, std: float) -> np.ndarray:
@@ -27,8 +27,8 @@ def recipe_array(tag: str, key: str, shape: list[int], mean: float, std: float) 
     out = np.empty(n, dtype=np.float32)
     sqrt3 = np.sqrt(3.0)
     with np.errstate(over="ignore"):
-        for start in range(0, n, _CHUNK):
-            stop = min(n, start + _CHUNK)
+        for start in range(0, n, CHUNK_SIZE):
+            stop = min(n, start + CHUNK_SIZE)
             i = np.arange(start + 1, stop + 1, dtype=np.uint64)
             z = seed + i * _GOLDEN_GAMMA
             z = (z ^ (z >> np.uint64(30))) * _MIX1

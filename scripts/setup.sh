@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Create .venv with the pack, its dependencies and the test tools.
+# CPU torch comes from the local wheel folder when the machine has one (/opt/wheels), else from PyPI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python_bin=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$python_bin" -m venv .venv
+pip_install() { .venv/bin/python -m pip install --quiet --disable-pip-version-check "$@"; }
+wheels=()
+if [ -d /opt/wheels ]; then wheels=(--find-links /opt/wheels); fi
+pip_install "${wheels[@]}" "torch==2.13.0"
+pip_install "${wheels[@]}" -e ".[test]"

@@ -1,0 +1,237 @@
+"""StyleGAN2 generator (rosinality layout) with StyleHEAT's hooks at the 64x64 feature.
+
+Noise injection is disabled, as in StyleHEAT: the `noise.weight` parameters and `noises.*` buffers
+exist only so that official checkpoints load strictly.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .flow import warp
+from .ops import BLUR_KERNEL, Blur, EqualLinear, FusedLeakyReLU, Upsample
+
+# Loop index (1, 3, 5, ...) of the block whose first conv outputs the 64x64 feature: blocks start at 8x8.
+FEATURE_HOOK_INDEX = 7
+FEATURE_RESOLUTION = 64
+
+
+class SynthesisOutput(NamedTuple):
+    """Image (B,3,size,size) and the 64x64 feature recorded at the hook (after inversion modulation)."""
+
+    image: torch.Tensor
+    f_latent: torch.Tensor | None
+
+
+class PixelNorm(nn.Module):
+    """Normalise each latent vector to unit root-mean-square."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.rsqrt(torch.mean(x**2, dim=1, keepdim=True) + 1e-8)
+
+
+class ModulatedConv2d(nn.Module):
+    """Style-modulated, optionally demodulated convolution, one grouped conv per batch."""
+
+    def __init__(
+        self,
+        in_channel: int,
+        out_channel: int,
+        kernel_size: int,
+        style_dim: int,
+        demodulate: bool = True,
+        upsample: bool = False,
+        blur_kernel: Sequence[float] = BLUR_KERNEL,
+    ):
+        super().__init__()
+        self.kernel_size = kernel_size
+        self.in_channel = in_channel
+        self.out_channel = out_channel
+        self.upsample = upsample
+        if upsample:
+            factor = 2
+            p = (len(blur_kernel) - factor) - (kernel_size - 1)
+            self.blur = Blur(blur_kernel, pad=((p + 1) // 2 + factor - 1, p // 2 + 1), upsample_factor=factor)
+        self.scale = 1 / math.sqrt(in_channel * kernel_size**2)
+        self.padding = kernel_size // 2
+        self.weight = nn.Parameter(torch.randn(1, out_channel, in_channel, kernel_size, kernel_size))
+        self.modulation = EqualLinear(style_dim, in_channel, bias_init=1)
+        self.demodulate = demodulate
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        batch, in_channel, height, width = x.shape
+        k = self.kernel_size
+        style = self.modulation(style).view(batch, 1, in_channel, 1, 1)
+        weight = self.scale * self.weight * style
+        if self.demodulate:
+            demod = torch.rsqrt(weight.pow(2).sum([2, 3, 4]) + 1e-8)
+            weight = weight * demod.view(batch, self.out_channel, 1, 1, 1)
+        x = x.reshape(1, batch * in_channel, height, width)
+        if self.upsample:
+            weight = weight.transpose(1, 2).reshape(batch * in_channel, self.out_channel, k, k)
+            out = F.conv_transpose2d(x, weight, padding=0, stride=2, groups=batch)
+            return self.blur(out.view(batch, self.out_channel, *out.shape[-2:]))
+        out = F.conv2d(x, weight.reshape(batch * self.out_channel, in_channel, k, k), padding=self.padding, groups=batch)
+        return out.view(batch, self.out_channel, *out.shape[-2:])
+
+
+class NoiseInjection(nn.Module):
+    """Disabled noise injection: keeps the `weight` parameter of the checkpoints, returns its input."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(1))
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        return image
+
+
+class ConstantInput(nn.Module):
+    """The learned 4x4 input, repeated over the batch."""
+
+    def __init__(self, channel: int, size: int = 4):
+        super().__init__()
+        self.input = nn.Parameter(torch.randn(1, channel, size, size))
+
+    def forward(self, batch: int) -> torch.Tensor:
+        return self.input.expand(batch, -1, -1, -1)
+
+
+class StyledConv(nn.Module):
+    """Modulated conv + (disabled) noise + fused bias/leaky ReLU."""
+
+    def __init__(self, in_channel: int, out_channel: int, kernel_size: int, style_dim: int, upsample: bool = False, blur_kernel=BLUR_KERNEL):
+        super().__init__()
+        self.conv = ModulatedConv2d(in_channel, out_channel, kernel_size, style_dim, upsample=upsample, blur_kernel=blur_kernel)
+        self.noise = NoiseInjection()
+        self.activate = FusedLeakyReLU(out_channel)
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        return self.activate(self.noise(self.conv(x, style)))
+
+
+class ToRGB(nn.Module):
+    """1x1 modulated conv to RGB, added to the upsampled RGB skip of the previous resolution."""
+
+    def __init__(self, in_channel: int, style_dim: int, upsample: bool = True, blur_kernel=BLUR_KERNEL):
+        super().__init__()
+        if upsample:
+            self.upsample = Upsample(blur_kernel)
+        self.conv = ModulatedConv2d(in_channel, 3, 1, style_dim, demodulate=False)
+        self.bias = nn.Parameter(torch.zeros(1, 3, 1, 1))
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor, skip: torch.Tensor | None = None) -> torch.Tensor:
+        out = self.conv(x, style) + self.bias
+        if skip is not None:
+            out = out + self.upsample(skip)
+        return out
+
+
+def channel_widths(channel_multiplier: int) -> dict[int, int]:
+    """Feature channels per resolution of the rosinality generator and discriminator."""
+    return {
+        4: 512,
+        8: 512,
+        16: 512,
+        32: 512,
+        64: 256 * channel_multiplier,
+        128: 128 * channel_multiplier,
+        256: 64 * channel_multiplier,
+        512: 32 * channel_multiplier,
+        1024: 16 * channel_multiplier,
+    }
+
+
+class Generator(nn.Module):
+    """StyleGAN2 synthesis from W+ with StyleHEAT's conditions at the 64x64 layer."""
+
+    def __init__(
+        self,
+        size: int = 1024,
+        style_dim: int = 512,
+        n_mlp: int = 8,
+        channel_multiplier: int = 2,
+        blur_kernel: Sequence[float] = BLUR_KERNEL,
+        lr_mlp: float = 0.01,
+    ):
+        super().__init__()
+        if size < FEATURE_RESOLUTION or size & (size - 1):
+            raise ValueError(f"StyleGAN2 size must be a power of two >= {FEATURE_RESOLUTION}; got {size}")
+        self.size = size
+        self.style_dim = style_dim
+        self.style = nn.Sequential(PixelNorm(), *(EqualLinear(style_dim, style_dim, lr_mul=lr_mlp, activation="fused_lrelu") for _ in range(n_mlp)))
+        self.channels = channel_widths(channel_multiplier)
+        self.input = ConstantInput(self.channels[4])
+        self.conv1 = StyledConv(self.channels[4], self.channels[4], 3, style_dim, blur_kernel=blur_kernel)
+        self.to_rgb1 = ToRGB(self.channels[4], style_dim, upsample=False)
+        self.log_size = int(math.log2(size))
+        self.num_layers = (self.log_size - 2) * 2 + 1
+        self.convs = nn.ModuleList()
+        self.to_rgbs = nn.ModuleList()
+        self.noises = nn.Module()
+        for layer in range(self.num_layers):
+            resolution = 2 ** ((layer + 5) // 2)
+            self.noises.register_buffer(f"noise_{layer}", torch.randn(1, 1, resolution, resolution))
+        in_channel = self.channels[4]
+        for log_res in range(3, self.log_size + 1):
+            out_channel = self.channels[2**log_res]
+            self.convs.append(StyledConv(in_channel, out_channel, 3, style_dim, upsample=True, blur_kernel=blur_kernel))
+            self.convs.append(StyledConv(out_channel, out_channel, 3, style_dim, blur_kernel=blur_kernel))
+            self.to_rgbs.append(ToRGB(out_channel, style_dim))
+            in_channel = out_channel
+        self.n_latent = self.log_size * 2 - 2
+
+    def get_latent(self, z: torch.Tensor) -> torch.Tensor:
+        """Mapping network z -> w."""
+        return self.style(z)
+
+    @torch.no_grad()
+    def mean_latent(self, n_samples: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Average w over `n_samples` random z (1, style_dim)."""
+        weight = self.input.input
+        z = torch.randn(n_samples, self.style_dim, generator=generator, device=weight.device).to(weight.dtype)
+        return self.style(z).mean(0, keepdim=True)
+
+    def forward(
+        self,
+        w_plus: torch.Tensor,
+        *,
+        inversion_condition: tuple[torch.Tensor, torch.Tensor] | None = None,
+        f_condition: torch.Tensor | None = None,
+        grids: Sequence[torch.Tensor] = (),
+        refining_condition: Sequence[torch.Tensor] | None = None,
+    ) -> SynthesisOutput:
+        """Synthesise from W+ (B, n_latent, style_dim).
+
+        At the 64x64 layer, in the official order: modulate by the HFGI (scale, shift), record
+        `f_latent`, replace by `f_condition`, warp by each grid, refine with the calibrator's
+        (scale, shift) pairs. The RGB skip of the lower resolutions is never warped.
+        """
+        if w_plus.dim() != 3 or w_plus.shape[1] != self.n_latent:
+            raise ValueError(f"W+ codes must have shape (B, {self.n_latent}, {self.style_dim}); got {tuple(w_plus.shape)}")
+        refining = refining_condition or ()
+        out = self.conv1(self.input(w_plus.shape[0]), w_plus[:, 0])
+        skip = self.to_rgb1(out, w_plus[:, 1])
+        f_latent = None
+        index = 1
+        for up_conv, conv, to_rgb in zip(self.convs[::2], self.convs[1::2], self.to_rgbs):
+            out = up_conv(out, w_plus[:, index])
+            if index == FEATURE_HOOK_INDEX:
+                if inversion_condition is not None:
+                    out = out * (1 + inversion_condition[0]) + inversion_condition[1]
+                f_latent = out
+                if f_condition is not None:
+                    out = f_condition
+                for grid in grids:
+                    out = warp(out, grid)
+            if FEATURE_HOOK_INDEX <= index < len(refining):
+                out = out * (1 + refining[index - 1]) + refining[index]
+            out = conv(out, w_plus[:, index + 1])
+            skip = to_rgb(out, w_plus[:, index + 2], skip)
+            index += 2
+        return SynthesisOutput(skip, f_latent)
