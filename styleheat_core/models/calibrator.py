@@ -1,0 +1,112 @@
+"""StyleHEAT's calibration network: a U-Net over the warped 64x64 feature that predicts SFT (scale, shift) maps.
+
+It returns 8 maps, (scale, shift) at 8, 16, 32 and 64; the generator only consumes the 64x64 pair.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .ops import BLUR_KERNEL, SQRT2, ConvLayer, EqualConv2d, FusedLeakyReLU, ResBlock, ScaledLeakyReLU
+from .pirender import PIRENDER_SLOPE, FineADAINResBlock2d
+from .stylegan2 import channel_widths
+
+DESCRIPTOR_NC = 256
+
+
+class ConvUpLayer(nn.Module):
+    """Bilinear 2x upsampling then an equalised conv, with optional fused activation."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, padding: int = 0, bias: bool = True, activate: bool = True):
+        super().__init__()
+        self.padding = padding
+        self.scale = 1 / math.sqrt(in_channels * kernel_size**2)
+        self.weight = nn.Parameter(torch.randn(out_channels, in_channels, kernel_size, kernel_size))
+        self.bias = nn.Parameter(torch.zeros(out_channels)) if bias and not activate else None
+        self.activation = (FusedLeakyReLU(out_channels) if bias else ScaledLeakyReLU(0.2)) if activate else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+        out = F.conv2d(out, self.weight * self.scale, bias=self.bias, padding=self.padding)
+        return self.activation(out) if self.activation is not None else out
+
+
+class ResUpBlock(nn.Module):
+    """Residual 2x upsampling block: (conv -> up-conv) + up-conv skip, divided by sqrt(2)."""
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__()
+        self.conv1 = ConvLayer(in_channels, in_channels, 3)
+        self.conv2 = ConvUpLayer(in_channels, out_channels, 3, padding=1)
+        self.skip = ConvUpLayer(in_channels, out_channels, 1, bias=False, activate=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.conv2(self.conv1(x)) + self.skip(x)) / SQRT2
+
+
+def _sft_head(channels: int, out_channels: int) -> nn.Sequential:
+    return nn.Sequential(
+        EqualConv2d(channels, channels, 3, padding=1),
+        ScaledLeakyReLU(0.2),
+        EqualConv2d(channels, out_channels, 3, padding=1),
+    )
+
+
+class CalibrationNet(nn.Module):
+    """Warped feature (B,512,64,64) + descriptor (B,256,1) -> [scale8, shift8, ..., scale64, shift64]."""
+
+    def __init__(
+        self,
+        out_size: int = 64,
+        input_channel: int = 512,
+        num_style_feat: int = 512,
+        channel_multiplier: int = 2,
+        narrow: float = 1,
+        resample_kernel=BLUR_KERNEL,
+    ):
+        super().__init__()
+        self.num_style_feat = num_style_feat
+        widths = {res: int(c * narrow * 0.5) for res, c in channel_widths(channel_multiplier).items()}
+        self.log_size = int(math.log2(out_size))
+        self.input_channel = input_channel
+        self.conv_body_first = ConvLayer(input_channel, widths[2**self.log_size], 1)
+        in_channels = widths[2**self.log_size]
+        self.conv_body_down = nn.ModuleList()
+        for log_res in range(self.log_size, 2, -1):
+            self.conv_body_down.append(ResBlock(in_channels, widths[2 ** (log_res - 1)], resample_kernel))
+            in_channels = widths[2 ** (log_res - 1)]
+        self.final_conv = ConvLayer(in_channels, widths[4], 3)
+        in_channels = widths[4]
+        self.conv_body_up = nn.ModuleList()
+        for log_res in range(3, self.log_size + 1):
+            self.conv_body_up.append(ResUpBlock(in_channels, widths[2**log_res]))
+            in_channels = widths[2**log_res]
+        self.linear_3dmm = nn.Sequential(nn.Linear(DESCRIPTOR_NC, DESCRIPTOR_NC), nn.LeakyReLU(PIRENDER_SLOPE), nn.Linear(DESCRIPTOR_NC, DESCRIPTOR_NC))
+        self.inject_3dmm = nn.ModuleList()
+        self.condition_scale = nn.ModuleList()
+        self.condition_shift = nn.ModuleList()
+        for log_res in range(3, self.log_size + 1):
+            channels = widths[2**log_res]
+            self.inject_3dmm.append(FineADAINResBlock2d(channels, channels))
+            self.condition_scale.append(_sft_head(channels, channels * 2))
+            self.condition_shift.append(_sft_head(channels, channels * 2))
+
+    def forward(self, feature: torch.Tensor, descriptor: torch.Tensor) -> list[torch.Tensor]:
+        if feature.dim() != 4 or feature.shape[1] != self.input_channel:
+            raise ValueError(f"calibrator input must be a (B, {self.input_channel}, H, W) feature; got {tuple(feature.shape)}")
+        feat = self.conv_body_first(feature)
+        skips = []
+        for block in self.conv_body_down:
+            feat = block(feat)
+            skips.insert(0, feat)
+        feat = self.final_conv(feat)
+        z = self.linear_3dmm(descriptor.reshape(descriptor.shape[0], -1))
+        conditions = []
+        for skip, up, inject, scale, shift in zip(skips, self.conv_body_up, self.inject_3dmm, self.condition_scale, self.condition_shift):
+            feat = inject(up(feat + skip), z)
+            conditions += [scale(feat), shift(feat)]
+        return conditions

@@ -1,0 +1,148 @@
+"""PIRenderer building blocks used by StyleHEAT's warpers and calibrator (official key names).
+
+ADAIN normalises a feature map per instance (no affine, no running stats) and re-styles it with
+(1 + gamma, beta) predicted from a motion descriptor.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+PIRENDER_SLOPE = 0.1
+
+
+class LayerNorm2d(nn.Module):
+    """Layer norm over (C, H, W) with per-channel affine parameters of shape (C, 1, 1)."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(channels, 1, 1))
+        self.bias = nn.Parameter(torch.zeros(channels, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shape = x.shape[1:]
+        return F.layer_norm(x, shape, self.weight.expand(shape), self.bias.expand(shape))
+
+
+class ADAIN(nn.Module):
+    """Instance norm re-styled by a descriptor: norm(x) * (1 + gamma(z)) + beta(z)."""
+
+    def __init__(self, channels: int, descriptor_nc: int, hidden: int = 128):
+        super().__init__()
+        self.param_free_norm = nn.InstanceNorm2d(channels, affine=False)
+        self.mlp_shared = nn.Sequential(nn.Linear(descriptor_nc, hidden), nn.ReLU())
+        self.mlp_gamma = nn.Linear(hidden, channels)
+        self.mlp_beta = nn.Linear(hidden, channels)
+
+    def forward(self, x: torch.Tensor, descriptor: torch.Tensor) -> torch.Tensor:
+        hidden = self.mlp_shared(descriptor.reshape(descriptor.shape[0], -1))
+        gamma = self.mlp_gamma(hidden)[:, :, None, None]
+        beta = self.mlp_beta(hidden)[:, :, None, None]
+        return self.param_free_norm(x) * (1 + gamma) + beta
+
+
+class ADAINEncoderBlock(nn.Module):
+    """ADAIN -> act -> 4x4 stride-2 conv -> ADAIN -> act -> 3x3 conv."""
+
+    def __init__(self, in_nc: int, out_nc: int, descriptor_nc: int, activation: nn.Module):
+        super().__init__()
+        self.conv_0 = nn.Conv2d(in_nc, out_nc, kernel_size=4, stride=2, padding=1)
+        self.conv_1 = nn.Conv2d(out_nc, out_nc, kernel_size=3, stride=1, padding=1)
+        self.norm_0 = ADAIN(in_nc, descriptor_nc)
+        self.norm_1 = ADAIN(out_nc, descriptor_nc)
+        self.actvn = activation
+
+    def forward(self, x: torch.Tensor, descriptor: torch.Tensor) -> torch.Tensor:
+        x = self.conv_0(self.actvn(self.norm_0(x, descriptor)))
+        return self.conv_1(self.actvn(self.norm_1(x, descriptor)))
+
+
+class ADAINDecoderBlock(nn.Module):
+    """Residual 2x upsampling block: transposed-conv main path plus a transposed-conv shortcut."""
+
+    def __init__(self, in_nc: int, out_nc: int, hidden_nc: int, descriptor_nc: int, activation: nn.Module):
+        super().__init__()
+        self.actvn = activation
+        self.conv_0 = nn.Conv2d(in_nc, hidden_nc, kernel_size=3, stride=1, padding=1)
+        self.conv_1 = nn.ConvTranspose2d(hidden_nc, out_nc, kernel_size=3, stride=2, padding=1, output_padding=1)
+        self.conv_s = nn.ConvTranspose2d(in_nc, out_nc, kernel_size=3, stride=2, padding=1, output_padding=1)
+        self.norm_0 = ADAIN(in_nc, descriptor_nc)
+        self.norm_1 = ADAIN(hidden_nc, descriptor_nc)
+        self.norm_s = ADAIN(in_nc, descriptor_nc)
+
+    def forward(self, x: torch.Tensor, descriptor: torch.Tensor) -> torch.Tensor:
+        shortcut = self.conv_s(self.actvn(self.norm_s(x, descriptor)))
+        dx = self.conv_0(self.actvn(self.norm_0(x, descriptor)))
+        dx = self.conv_1(self.actvn(self.norm_1(dx, descriptor)))
+        return shortcut + dx
+
+
+class ADAINEncoder(nn.Module):
+    """7x7 input conv then `layers` ADAIN encoder blocks; returns every resolution for the skips."""
+
+    def __init__(self, image_nc: int, descriptor_nc: int, base_nc: int, max_nc: int, layers: int, activation: nn.Module):
+        super().__init__()
+        self.layers = layers
+        self.input_layer = nn.Conv2d(image_nc, base_nc, kernel_size=7, stride=1, padding=3)
+        for i in range(layers):
+            in_nc, out_nc = min(base_nc * 2**i, max_nc), min(base_nc * 2 ** (i + 1), max_nc)
+            setattr(self, f"encoder{i}", ADAINEncoderBlock(in_nc, out_nc, descriptor_nc, activation))
+
+    def forward(self, x: torch.Tensor, descriptor: torch.Tensor) -> list[torch.Tensor]:
+        out = self.input_layer(x)
+        features = [out]
+        for i in range(self.layers):
+            out = getattr(self, f"encoder{i}")(out, descriptor)
+            features.append(out)
+        return features
+
+
+class ADAINDecoder(nn.Module):
+    """ADAIN decoder blocks from the coarsest encoder level up, each concatenated with the encoder skip."""
+
+    def __init__(self, descriptor_nc: int, base_nc: int, max_nc: int, encoder_layers: int, decoder_layers: int, activation: nn.Module):
+        super().__init__()
+        self.levels = list(range(encoder_layers - decoder_layers, encoder_layers))[::-1]
+        for i in self.levels:
+            in_nc = min(base_nc * 2 ** (i + 1), max_nc) * (1 if i == encoder_layers - 1 else 2)
+            out_nc = min(base_nc * 2**i, max_nc)
+            setattr(self, f"decoder{i}", ADAINDecoderBlock(in_nc, out_nc, out_nc, descriptor_nc, activation))
+        self.output_nc = 2 * out_nc
+
+    def forward(self, features: list[torch.Tensor], descriptor: torch.Tensor) -> torch.Tensor:
+        skips = list(features)
+        out = skips.pop()
+        for i in self.levels:
+            out = torch.cat([getattr(self, f"decoder{i}")(out, descriptor), skips.pop()], dim=1)
+        return out
+
+
+class ADAINHourglass(nn.Module):
+    """Encoder-decoder whose every normalisation is driven by the motion descriptor."""
+
+    def __init__(self, image_nc: int, descriptor_nc: int, base_nc: int, max_nc: int, encoder_layers: int, decoder_layers: int, activation: nn.Module):
+        super().__init__()
+        self.encoder = ADAINEncoder(image_nc, descriptor_nc, base_nc, max_nc, encoder_layers, activation)
+        self.decoder = ADAINDecoder(descriptor_nc, base_nc, max_nc, encoder_layers, decoder_layers, activation)
+        self.output_nc = self.decoder.output_nc
+
+    def forward(self, x: torch.Tensor, descriptor: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.encoder(x, descriptor), descriptor)
+
+
+class FineADAINResBlock2d(nn.Module):
+    """x = act(ADAIN(conv1(x))); out = ADAIN(conv2(x)) + x, with leaky ReLU slope 0.01 as official."""
+
+    def __init__(self, channels: int, descriptor_nc: int):
+        super().__init__()
+        self.conv1 = nn.Conv2d(channels, channels, kernel_size=3, stride=1, padding=1)
+        self.conv2 = nn.Conv2d(channels, channels, kernel_size=3, stride=1, padding=1)
+        self.norm1 = ADAIN(channels, descriptor_nc)
+        self.norm2 = ADAIN(channels, descriptor_nc)
+        self.actvn = nn.LeakyReLU(0.01)
+
+    def forward(self, x: torch.Tensor, descriptor: torch.Tensor) -> torch.Tensor:
+        x = self.actvn(self.norm1(self.conv1(x), descriptor))
+        return self.norm2(self.conv2(x), descriptor) + x
