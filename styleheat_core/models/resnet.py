@@ -1,0 +1,61 @@
+"""ResNet-50 backbone with torchvision's exact key layout, written without torchvision.
+
+Used by Deep3DFaceRecon's coefficient regressor; the classifier head is omitted.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+RESNET50_BLOCKS = (3, 4, 6, 3)
+EXPANSION = 4
+
+
+class Bottleneck(nn.Module):
+    """1x1 -> 3x3 (strided, torchvision v1.5) -> 1x1 with BN and ReLU, plus an optional downsampling shortcut."""
+
+    def __init__(self, in_planes: int, planes: int, stride: int = 1):
+        super().__init__()
+        out_planes = planes * EXPANSION
+        self.conv1 = nn.Conv2d(in_planes, planes, kernel_size=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, kernel_size=3, stride=stride, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv3 = nn.Conv2d(planes, out_planes, kernel_size=1, bias=False)
+        self.bn3 = nn.BatchNorm2d(out_planes)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = None
+        if stride != 1 or in_planes != out_planes:
+            self.downsample = nn.Sequential(nn.Conv2d(in_planes, out_planes, kernel_size=1, stride=stride, bias=False), nn.BatchNorm2d(out_planes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))
+        out = self.relu(self.bn2(self.conv2(out)))
+        return self.relu(self.bn3(self.conv3(out)) + identity)
+
+
+class ResNet50Backbone(nn.Module):
+    """conv1/bn1/maxpool + layer1..4, globally average-pooled to (B, 2048, 1, 1)."""
+
+    out_channels = 512 * EXPANSION
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        in_planes = 64
+        for index, (blocks, planes) in enumerate(zip(RESNET50_BLOCKS, (64, 128, 256, 512))):
+            stride = 1 if index == 0 else 2
+            layer = [Bottleneck(in_planes, planes, stride)] + [Bottleneck(planes * EXPANSION, planes) for _ in range(blocks - 1)]
+            setattr(self, f"layer{index + 1}", nn.Sequential(*layer))
+            in_planes = planes * EXPANSION
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.avgpool(x)
