@@ -124,7 +124,7 @@ def reduce_output(kind: str, x: torch.Tensor, crops: list[tuple[int, int]]) -> t
     raise AssertionError(f"unknown stored representation '{kind}'")
 
 
-_NUM = r"([0-9.eE+-]+)"
+_NUM = r"(\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)"
 
 
 def _diff_fractions_check(label: str, diff: torch.Tensor, text: str) -> None:

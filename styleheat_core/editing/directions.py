@@ -1,0 +1,66 @@
+"""Global attribute edits of W+ codes: InterFaceGAN directions and GANSpace components (official semantics).
+
+InterFaceGAN adds `factor * direction` to every W+ row. GANSpace sets an absolute coordinate: the
+current coordinate along a PCA component is measured on row 0, and rows start..end-1 are moved
+so that this coordinate becomes `strength`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import torch
+
+
+@dataclass(frozen=True)
+class GanspacePCA:
+    """GANSpace PCA of W (ffhq_pca.pt): mean (1,512), comp (K,1,512), std (K,)."""
+
+    mean: torch.Tensor
+    comp: torch.Tensor
+    std: torch.Tensor
+
+
+@dataclass(frozen=True)
+class GanspaceEdit:
+    """A GANSpace edit preset: PCA component and the W+ rows [start, end) it moves."""
+
+    component: int
+    start: int
+    end: int
+
+
+INTERFACEGAN_PRESETS = {"young": "age", "old": "age", "pose": "pose"}
+GANSPACE_PRESETS = {"beard": GanspaceEdit(58, 7, 9), "lip": GanspaceEdit(34, 10, 11)}
+RECOMMENDED_FACTORS = {"young": -5.0, "old": 5.0, "beard": -20.0, "lip": 20.0}
+
+
+def apply_interfacegan(w_plus: torch.Tensor, direction: torch.Tensor, factor: float) -> torch.Tensor:
+    """w + factor * direction on every row; direction of shape (512,) or (1, 512)."""
+    return w_plus + factor * direction.to(w_plus).reshape(1, 1, -1)
+
+
+def apply_ganspace(w_plus: torch.Tensor, pca: GanspacePCA, edit: GanspaceEdit, strength: float) -> torch.Tensor:
+    """Move rows [start, end) of each sample so that its row-0 coordinate on `component` becomes `strength`."""
+    comp = pca.comp[edit.component].to(w_plus).reshape(-1)
+    std = pca.std[edit.component].to(w_plus)
+    coordinate = ((w_plus[:, 0] - pca.mean.to(w_plus).reshape(1, -1)) * comp).sum(dim=1) / std
+    delta = (strength - coordinate)[:, None] * comp[None] * std
+    rows = torch.zeros(w_plus.shape[1], dtype=w_plus.dtype, device=w_plus.device)
+    rows[edit.start : edit.end] = 1
+    return w_plus + rows[None, :, None] * delta[:, None, :]
+
+
+def edit_latent(w_plus: torch.Tensor, choice: str, factor: float, interfacegan: Mapping[str, torch.Tensor], pca: GanspacePCA | None) -> torch.Tensor:
+    """The official `edit_style_code`: young/old/pose via InterFaceGAN, beard/lip via GANSpace."""
+    if choice in INTERFACEGAN_PRESETS:
+        name = INTERFACEGAN_PRESETS[choice]
+        if name not in interfacegan:
+            raise KeyError(f"edit '{choice}' needs the InterFaceGAN direction '{name}.pt' (interfacegan_directions/{name}.pt)")
+        return apply_interfacegan(w_plus, interfacegan[name], factor)
+    if choice in GANSPACE_PRESETS:
+        if pca is None:
+            raise KeyError(f"edit '{choice}' needs the GANSpace PCA file ffhq_pca.pt")
+        return apply_ganspace(w_plus, pca, GANSPACE_PRESETS[choice], factor)
+    raise ValueError(f"unknown edit '{choice}'; choose one of {sorted(INTERFACEGAN_PRESETS) + sorted(GANSPACE_PRESETS)}")

@@ -1,0 +1,76 @@
+"""Optimisation-based inversion (the official `HFGI.optimize_inverse`): refine W+ rows 9..17 and the 64x64 feature.
+
+Starting from the encoder inversion, Adam (lr 0.01) minimises `InversionLoss` against the source
+upsampled to 1024. As official, the returned W+ is the one rendered in the last step (before that
+step's update) while the feature is the updated one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from ..models.stylegan2 import Generator
+from .inversion_loss import InversionLoss
+
+FIRST_OPTIMISED_ROW = 9
+OUTPUT_SIZE = 1024
+
+
+@dataclass
+class StepReport:
+    """What one optimisation step saw: the rendered image, the loss parts, and the state after the update."""
+
+    step: int
+    loss: torch.Tensor
+    components: dict[str, torch.Tensor]
+    image: torch.Tensor
+    rows: list[torch.Tensor]
+    feature: torch.Tensor
+
+
+@dataclass
+class OptimizedInversion:
+    w_plus: torch.Tensor
+    feature: torch.Tensor
+    image256: torch.Tensor
+    steps_run: int
+
+
+def optimize_inversion(
+    generator: Generator,
+    image256: torch.Tensor,
+    w_plus: torch.Tensor,
+    f_init: torch.Tensor,
+    loss: InversionLoss,
+    steps: int = 250,
+    lr: float = 0.01,
+    on_step: Callable[[StepReport], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> OptimizedInversion:
+    """Run up to `steps` Adam steps; `on_step` sees each step, `should_stop` cancels after any step (at least one runs)."""
+    if steps < 1:
+        raise ValueError(f"optimisation needs at least 1 step; got {steps}")
+    target = F.interpolate(image256, (OUTPUT_SIZE, OUTPUT_SIZE), mode="bilinear", align_corners=False)
+    rows = [w_plus[0, i].detach().clone().requires_grad_(i >= FIRST_OPTIMISED_ROW) for i in range(w_plus.shape[1])]
+    feature_init = f_init.detach()
+    feature = f_init.detach().clone().requires_grad_(True)
+    optimizer = torch.optim.Adam(rows[FIRST_OPTIMISED_ROW:] + [feature], lr=lr)
+    steps_run = 0
+    for step in range(steps):
+        if step and should_stop is not None and should_stop():
+            break
+        optimizer.zero_grad()
+        current = torch.stack(rows).unsqueeze(0)
+        image = generator(current, f_condition=feature).image
+        total, components = loss(image, target, current, feature, feature_init)
+        total.backward()
+        optimizer.step()
+        steps_run = step + 1
+        if on_step is not None:
+            on_step(StepReport(step, total.detach(), {k: v.detach() for k, v in components.items()}, image.detach(), rows, feature))
+    image256_out = F.interpolate(image.detach(), (256, 256), mode="bilinear", align_corners=False)
+    return OptimizedInversion(current.detach(), feature.detach(), image256_out, steps_run)
