@@ -8,8 +8,6 @@ last three entries of the 73-d motion vector, so every truncation below is kept.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-
 import numpy as np
 import torch
 from PIL import Image
@@ -49,28 +47,6 @@ def standard_landmarks_5(lm3d_68: np.ndarray) -> np.ndarray:
     if lm3d_68.shape != (68, 3):
         raise ValueError(f"standard 3D landmarks must have shape (68, 3); got {lm3d_68.shape}")
     return _five_from_68(lm3d_68)
-
-
-def load_standard_landmarks(path: str | Path) -> np.ndarray:
-    """Read `lm` (68, 3) from BFM/similarity_Lm3D_all.mat and reduce it to the 5 standard points."""
-    from scipy.io import loadmat
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{path} not found: put similarity_Lm3D_all.mat (from Deep3DFaceRecon's or SadTalker's BFM folder) in models/styleheat/BFM/"
-        )
-    try:
-        content = loadmat(str(path))
-    except Exception as error:
-        raise ValueError(f"{path} is not a readable MATLAB .mat file ({error})") from error
-    if "lm" not in content:
-        found = sorted(k for k in content if not k.startswith("__"))
-        raise ValueError(f"{path} has no 'lm' entry (found {found}); it should be BFM/similarity_Lm3D_all.mat")
-    lm = np.asarray(content["lm"])
-    if lm.shape != (68, 3):
-        raise ValueError(f"{path}: 'lm' must have shape (68, 3); got {lm.shape}")
-    return standard_landmarks_5(lm)
 
 
 def five_points(landmarks68: np.ndarray) -> np.ndarray:

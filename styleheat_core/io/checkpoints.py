@@ -1,0 +1,177 @@
+"""Reading the official checkpoint files strictly, with errors that say which file, where and what differs.
+
+Files are read with `torch.load(weights_only=True)` (.pth/.pt), safetensors (our converted twins,
+nested container keys joined by '/'), numpy without pickle (.npz) or scipy (.mat).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any, Iterator, Mapping
+
+import numpy as np
+import torch
+from torch import nn
+
+from .layouts import MODEL_FOLDER, Entry, Layout, ModuleEntry, OfficialFile, TensorEntry
+
+CONTAINER_SEPARATOR = "/"
+# Key under which a file that is one bare tensor stores it in safetensors.
+ROOT_TENSOR_KEY = "tensor"
+MAX_LISTED = 8
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file is missing, unreadable, or does not hold what the official file holds."""
+
+
+def _listing(keys: list[str]) -> str:
+    shown = ", ".join(keys[:MAX_LISTED])
+    return shown + (f", ... ({len(keys)} in all)" if len(keys) > MAX_LISTED else "")
+
+
+def _where(spec: OfficialFile) -> str:
+    return f"put the official {spec.filename} into ComfyUI/{MODEL_FOLDER}/{spec.filename.rsplit('/', 1)[0] + '/' if '/' in spec.filename else ''} (from {spec.source})"
+
+
+def _unflatten(flat: Mapping[str, torch.Tensor]) -> dict:
+    nested: dict = {}
+    for key, value in flat.items():
+        node = nested
+        *parents, leaf = key.split(CONTAINER_SEPARATOR)
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return nested
+
+
+def read_container(path: str | Path, spec: OfficialFile) -> Any:
+    """The file's content as nested dicts of tensors (or one tensor), without interpreting it."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{spec.filename} not found at {path}: {_where(spec)}.")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            flat = load_file(str(path))
+            return flat[ROOT_TENSOR_KEY] if list(flat) == [ROOT_TENSOR_KEY] else _unflatten(flat)
+        if path.suffix == ".npz":
+            with np.load(path, allow_pickle=False) as data:
+                return {k: torch.from_numpy(np.array(data[k])) for k in data.files}
+        if path.suffix == ".mat":
+            from scipy.io import loadmat
+
+            return {k: torch.from_numpy(np.asarray(v)) for k, v in loadmat(str(path)).items() if not k.startswith("__")}
+        with torch.serialization.safe_globals([argparse.Namespace]):
+            return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise CheckpointError(
+            f"{path} could not be read as {spec.filename} ({type(error).__name__}: {str(error).splitlines()[0][:200]}). "
+            f"The file is truncated, corrupt or not a checkpoint: download it again ({spec.source})."
+        ) from error
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, torch.Tensor):
+        return f"a tensor of shape {tuple(value.shape)}"
+    if isinstance(value, Mapping):
+        return f"a dict with keys [{_listing(sorted(map(str, value)))}]"
+    return f"a {type(value).__name__}"
+
+
+def _entries(layout: Layout, node: Any, path: Path, spec: OfficialFile, where: str = "", siblings: tuple = ()) -> Iterator[tuple[Entry, Any, str, tuple]]:
+    """Walk a layout and the loaded container together: (entry, value, location, module entries sharing the value)."""
+    if isinstance(layout, (ModuleEntry, TensorEntry)):
+        yield layout, node, where, siblings
+        return
+    if isinstance(layout, list):
+        for entry in layout:
+            yield from _entries(entry, node, path, spec, where, tuple(layout))
+        return
+    if not isinstance(node, Mapping):
+        raise CheckpointError(
+            f"{path} is not {spec.filename}: expected a dict with keys [{', '.join(layout)}]{' at ' + where if where else ''}, found {_describe(node)}. "
+            f"{_where(spec).capitalize()}."
+        )
+    missing = [k for k in layout if k not in node]
+    if missing:
+        raise CheckpointError(
+            f"{path} is not {spec.filename}: it lacks the entries [{', '.join(missing)}]{' in ' + where if where else ''}; "
+            f"found {_describe(node)}. Expected {spec.what}."
+        )
+    for key, sub_layout in layout.items():
+        yield from _entries(sub_layout, node[key], path, spec, f"{where}[{key!r}]")
+
+
+def _expected_state(entry: ModuleEntry) -> dict[str, torch.Size]:
+    with torch.device("meta"):
+        module = entry.build()
+    return {k: v.shape for k, v in module.state_dict().items()}
+
+
+def _module_state(entry: ModuleEntry, node: Any, siblings: tuple, path: Path, spec: OfficialFile, where: str) -> dict[str, torch.Tensor]:
+    """The keys of `node` that belong to `entry`, prefix stripped, checked against the network's own keys."""
+    if not isinstance(node, Mapping):
+        raise CheckpointError(f"{path}{where}: expected the state dict of the {entry.name} network, found {_describe(node)}. Expected {spec.what}.")
+    state = {k[len(entry.prefix) :]: v for k, v in node.items() if k.startswith(entry.prefix)}
+    expected = _expected_state(entry)
+    missing = [k for k in expected if k not in state]
+    unexpected = [entry.prefix + k for k in state if k not in expected and not k.startswith(entry.ignored_prefixes)]
+    unexpected += [k for k in node if siblings and not any(k.startswith(e.prefix) for e in siblings)]
+    wrong = [
+        f"{entry.prefix}{k}: expected {tuple(expected[k])}, found {tuple(v.shape) if isinstance(v, torch.Tensor) else type(v).__name__}"
+        for k, v in state.items()
+        if k in expected and (not isinstance(v, torch.Tensor) or v.shape != expected[k])
+    ]
+    if missing or unexpected or wrong:
+        lines = [f"{path}{where} does not match the {entry.name} network of {spec.filename} ({spec.what}):"]
+        if missing:
+            lines.append(f"  missing keys: {_listing([entry.prefix + k for k in missing])}")
+        if unexpected:
+            lines.append(f"  unexpected keys: {_listing(sorted(set(unexpected)))}")
+        if wrong:
+            lines.append(f"  mis-shaped keys: {_listing(wrong)}")
+        lines.append(f"  Is this the official {spec.filename}? {_where(spec).capitalize()}.")
+        raise CheckpointError("\n".join(lines))
+    return {k: v for k, v in state.items() if k in expected}
+
+
+def validated_parts(path: str | Path, spec: OfficialFile) -> dict[str, Any]:
+    """Read a file and check it against its layout: {entry name: state dict or tensor}."""
+    path = Path(path)
+    container = read_container(path, spec)
+    parts: dict[str, Any] = {}
+    for entry, value, where, siblings in _entries(spec.layout, container, path, spec):
+        if isinstance(entry, ModuleEntry):
+            parts[entry.name] = _module_state(entry, value, siblings, path, spec, where)
+        else:
+            if not isinstance(value, torch.Tensor) or not entry.accepts(tuple(value.shape)):
+                raise CheckpointError(
+                    f"{path}{where}: expected the {entry.name} tensor of shape {' or '.join(map(str, entry.shapes))} (-1 = any), found {_describe(value)}. "
+                    f"Is this the official {spec.filename}? {_where(spec).capitalize()}."
+                )
+            parts[entry.name] = value
+    return parts
+
+
+def build_module(entry: ModuleEntry, state: Mapping[str, torch.Tensor], device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> nn.Module:
+    """Construct the network, load the checked state strictly, cast floating tensors, set eval mode."""
+    module = entry.build()
+    module.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()}, strict=True)
+    return module.to(device=device, dtype=dtype).eval().requires_grad_(False)
+
+
+def expected_layout(layout: Layout) -> Any:
+    """Nested {key: shape} that a file with this layout holds (module entries expanded, prefixes applied)."""
+    if isinstance(layout, ModuleEntry):
+        return {layout.prefix + k: tuple(s) for k, s in _expected_state(layout).items()}
+    if isinstance(layout, TensorEntry):
+        return layout.shapes[0]
+    if isinstance(layout, list):
+        merged: dict = {}
+        for entry in layout:
+            merged.update(expected_layout(entry))
+        return merged
+    return {k: expected_layout(v) for k, v in layout.items()}

@@ -1,0 +1,106 @@
+"""One loader per official file, returning ready networks (eval mode, on a device and dtype) or plain values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..editing.directions import GanspacePCA
+from ..editing.inversion_loss import WPlusPCA
+from ..models.deep3d import Deep3DReconNet
+from ..models.discriminator import Discriminator
+from ..models.stylegan2 import Generator
+from ..models.vgg19 import VGG19Features
+from ..pipeline.inversion import InversionNetworks
+from ..pipeline.reenactment import MotionNetworks
+from ..preprocess.deep3d_align import standard_landmarks_5
+from .checkpoints import build_module, validated_parts
+from .layouts import ModuleEntry, OfficialFile, official_file
+
+PathLike = str | Path
+
+
+def _modules(spec: OfficialFile) -> dict[str, ModuleEntry]:
+    found: dict[str, ModuleEntry] = {}
+
+    def walk(layout) -> None:
+        if isinstance(layout, ModuleEntry):
+            found[layout.name] = layout
+        elif isinstance(layout, list):
+            for entry in layout:
+                walk(entry)
+        elif isinstance(layout, dict):
+            for sub in layout.values():
+                walk(sub)
+
+    walk(spec.layout)
+    return found
+
+
+def load_networks(path: PathLike, key: str, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> dict[str, nn.Module]:
+    """Every network stored in the official file `key` (see layouts.OFFICIAL_FILES), by entry name."""
+    spec = official_file(key)
+    parts = validated_parts(path, spec)
+    return {name: build_module(entry, parts[name], device, dtype) for name, entry in _modules(spec).items()}
+
+
+def load_stylegan(path: PathLike, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> Generator:
+    """StyleGAN_e4e.pth -> Generator(1024, 512, 8, 2)."""
+    return load_networks(path, "stylegan", device, dtype)["generator"]
+
+
+def load_inversion_networks(
+    e4e_path: PathLike, hfgi_path: PathLike, generator: Generator, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
+) -> InversionNetworks:
+    """Encoder_e4e.pth + hfgi.pth (+ the generator) -> the encode-inversion networks."""
+    e4e_parts = validated_parts(e4e_path, official_file("e4e"))
+    e4e = build_module(_modules(official_file("e4e"))["e4e"], e4e_parts["e4e"], device, dtype)
+    hfgi = load_networks(hfgi_path, "hfgi", device, dtype)
+    latent_avg = e4e_parts["latent_avg"].to(device=device, dtype=dtype)
+    return InversionNetworks(generator, e4e, latent_avg, hfgi["aligner"], hfgi["residual_encoder"])
+
+
+def load_motion_networks(path: PathLike, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> MotionNetworks:
+    """StyleHEAT_visual.pt (net_G_ema) -> video warper and calibrator."""
+    nets = load_networks(path, "styleheat", device, dtype)
+    return MotionNetworks(nets["video_warper"], nets["calibrator"])
+
+
+def load_deep3d(path: PathLike, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> Deep3DReconNet:
+    """Deep3D/epoch_20.pth (net_recon) -> the 257-coefficient regressor."""
+    return load_networks(path, "deep3d", device, dtype)["deep3d"]
+
+
+def load_discriminator(path: PathLike, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> Discriminator:
+    """stylegan2_d_256.pth -> Discriminator(256, 2) (training only)."""
+    return load_networks(path, "discriminator", device, dtype)["discriminator"]
+
+
+def load_vgg19(path: PathLike, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> VGG19Features:
+    """A torchvision-format VGG19 state dict -> VGG19Features (classifier weights ignored)."""
+    return load_networks(path, "vgg19", device, dtype)["vgg19"]
+
+
+def load_interfacegan_direction(path: PathLike, key: str = "interfacegan_age") -> torch.Tensor:
+    """interfacegan_directions/{age,pose}.pt -> a (1, 512) float32 direction."""
+    return validated_parts(path, official_file(key))["direction"].float().reshape(1, -1)
+
+
+def load_ganspace_pca(path: PathLike) -> GanspacePCA:
+    """ffhq_pca.pt -> GanspacePCA(mean, comp, std)."""
+    parts = validated_parts(path, official_file("ganspace"))
+    return GanspacePCA(parts["mean"].float(), parts["comp"].float(), parts["std"].float())
+
+
+def load_wplus_pca(path: PathLike) -> WPlusPCA:
+    """ffhq_PCA.npz -> WPlusPCA(X_mean, X_comp, X_stdev), cast to float32 as official."""
+    parts = validated_parts(path, official_file("wplus_pca"))
+    return WPlusPCA(parts["X_mean"].float(), parts["X_comp"].float(), parts["X_stdev"].float())
+
+
+def load_standard_landmarks(path: PathLike) -> np.ndarray:
+    """BFM/similarity_Lm3D_all.mat -> the 5 standard 3D landmarks (5, 3) used by the Deep3D crop."""
+    return standard_landmarks_5(validated_parts(path, official_file("bfm_landmarks"))["lm"].numpy())
