@@ -6,16 +6,15 @@ It returns 8 maps, (scale, shift) at 8, 16, 32 and 64; the generator only consum
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .ops import BLUR_KERNEL, SQRT2, ConvLayer, EqualConv2d, FusedLeakyReLU, ResBlock, ScaledLeakyReLU
-from .pirender import PIRENDER_SLOPE, FineADAINResBlock2d
+from .pirender import DESCRIPTOR_NC, PIRENDER_SLOPE, FineADAINResBlock2d
 from .stylegan2 import channel_widths
-
-DESCRIPTOR_NC = 256
 
 
 class ConvUpLayer(nn.Module):
@@ -66,11 +65,12 @@ class CalibrationNet(nn.Module):
         num_style_feat: int = 512,
         channel_multiplier: int = 2,
         narrow: float = 1,
-        resample_kernel=BLUR_KERNEL,
+        resample_kernel: Sequence[float] = BLUR_KERNEL,
     ):
         super().__init__()
-        self.num_style_feat = num_style_feat
-        widths = {res: int(c * narrow * 0.5) for res, c in channel_widths(channel_multiplier).items()}
+        self.num_style_feat = num_style_feat  # part of the official signature; the U-Net does not use it
+        unet_narrow = narrow * 0.5
+        widths = {res: int(c * unet_narrow) for res, c in channel_widths(channel_multiplier).items()}
         self.log_size = int(math.log2(out_size))
         self.input_channel = input_channel
         self.conv_body_first = ConvLayer(input_channel, widths[2**self.log_size], 1)
@@ -96,8 +96,13 @@ class CalibrationNet(nn.Module):
             self.condition_shift.append(_sft_head(channels, channels * 2))
 
     def forward(self, feature: torch.Tensor, descriptor: torch.Tensor) -> list[torch.Tensor]:
-        if feature.dim() != 4 or feature.shape[1] != self.input_channel:
-            raise ValueError(f"calibrator input must be a (B, {self.input_channel}, H, W) feature; got {tuple(feature.shape)}")
+        stride = 2 ** len(self.conv_body_down)
+        if feature.dim() != 4 or feature.shape[1] != self.input_channel or feature.shape[2] % stride or feature.shape[3] % stride:
+            raise ValueError(
+                f"calibrator input must be a (B, {self.input_channel}, H, W) feature with H and W multiples of {stride}; got {tuple(feature.shape)}"
+            )
+        if descriptor.shape[0] != feature.shape[0] or descriptor[0].numel() != DESCRIPTOR_NC:
+            raise ValueError(f"calibrator descriptor must be (B, {DESCRIPTOR_NC}, 1) with the feature's batch; got {tuple(descriptor.shape)}")
         feat = self.conv_body_first(feature)
         skips = []
         for block in self.conv_body_down:

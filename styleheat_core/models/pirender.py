@@ -10,7 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-PIRENDER_SLOPE = 0.1
+PIRENDER_SLOPE = 0.1  # leaky ReLU slope of every PIRenderer part
+DESCRIPTOR_NC = 256  # width of the motion descriptor that drives every ADAIN
 
 
 class LayerNorm2d(nn.Module):
@@ -31,7 +32,7 @@ class ADAIN(nn.Module):
 
     def __init__(self, channels: int, descriptor_nc: int, hidden: int = 128):
         super().__init__()
-        self.param_free_norm = nn.InstanceNorm2d(channels, affine=False)
+        self.param_free_norm = nn.InstanceNorm2d(channels, eps=1e-5, affine=False, track_running_stats=False)
         self.mlp_shared = nn.Sequential(nn.Linear(descriptor_nc, hidden), nn.ReLU())
         self.mlp_gamma = nn.Linear(hidden, channels)
         self.mlp_beta = nn.Linear(hidden, channels)

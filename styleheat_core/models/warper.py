@@ -11,12 +11,11 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from .pirender import PIRENDER_SLOPE, ADAINHourglass, LayerNorm2d
+from .flow import flow_to_grid, warp
+from .pirender import DESCRIPTOR_NC, PIRENDER_SLOPE, ADAINHourglass, LayerNorm2d
 
-DESCRIPTOR_NC = 256
 COEFF_NC = 73
 MEL_NC = 80
-AUDIO_FLOW_FROZEN_ROWS = 32
 
 
 class MotionOutput(NamedTuple):
@@ -29,7 +28,9 @@ class MotionOutput(NamedTuple):
 class MappingNet(nn.Module):
     """Conv1d k7 then `layers` residual dilated Conv1d (k3, dilation 3), average-pooled over time.
 
-    Each dilated conv shortens the window by 6, so a window must be longer than 6 * (layers + 1).
+    The k7 conv and every dilated conv each shorten the window by 6 (27 -> 21 -> 15 -> 9 -> 3 for
+    3DMM windows, 32 -> 26 -> 20 -> 14 -> 8 for mel windows), so a window needs at least
+    6 * (layers + 1) + 1 steps.
     """
 
     def __init__(self, coeff_nc: int, descriptor_nc: int = DESCRIPTOR_NC, layers: int = 3):
@@ -43,10 +44,9 @@ class MappingNet(nn.Module):
         self.min_window = 6 * (layers + 1) + 1
 
     def forward(self, window: torch.Tensor) -> torch.Tensor:
-        if window.dim() != 3 or window.shape[-1] < self.min_window:
-            raise ValueError(
-                f"motion window must have shape (B, {self.first[0].in_channels}, T) with T >= {self.min_window}; got {tuple(window.shape)}"
-            )
+        channels = self.first[0].in_channels
+        if window.dim() != 3 or window.shape[1] != channels or window.shape[2] < self.min_window:
+            raise ValueError(f"motion window must have shape (B, {channels}, T) with T >= {self.min_window}; got {tuple(window.shape)}")
         out = self.first(window)
         for i in range(self.layers):
             out = getattr(self, f"encoder{i}")(out) + out[:, :, 3:-3]
@@ -68,8 +68,15 @@ class WarpingNet(nn.Module):
 
 
 def _check_image(image: torch.Tensor) -> None:
-    if image.dim() != 4 or image.shape[1] != 3:
-        raise ValueError(f"warper input must be a (B, 3, 256, 256) image in [-1, 1]; got {tuple(image.shape)}")
+    if image.dim() != 4 or image.shape[1] != 3 or image.shape[2] % 32 or image.shape[3] % 32:
+        raise ValueError(
+            f"warper input must be a (B, 3, H, W) image in [-1, 1] with H and W multiples of 32 (256 x 256 as trained); got {tuple(image.shape)}"
+        )
+
+
+def warp_image_with_flow(image: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """Warp `image` by a pixel flow: its grid is bilinearly resized to the image first (the official `warp_image`)."""
+    return warp(image, flow_to_grid(flow))
 
 
 class VideoWarper(nn.Module):
@@ -89,19 +96,20 @@ class VideoWarper(nn.Module):
 class AudioWarper(nn.Module):
     """The paper's audio warper: an 80x32 mel window -> lower-face flow (keys audio_encoder/warpping_net, sic).
 
-    The upper half of the flow (rows < 32 of 64) is zeroed, as the official code does, so audio
-    only moves the mouth region. No official weights were released.
+    Officially it runs on the video-warped frame resized to 256² and its flow is applied after the
+    video flow. The upper half of the flow (rows 0-31 of 64) is zeroed, as the official "trick
+    flow" does, so audio only moves the lower face; the zeroed rows pass no gradient. No official
+    weights were released.
     """
 
-    def __init__(self):
+    def __init__(self, mel_channels: int = MEL_NC):
         super().__init__()
-        self.audio_encoder = MappingNet(MEL_NC)
+        self.audio_encoder = MappingNet(mel_channels)
         self.warpping_net = WarpingNet()
 
     def forward(self, image: torch.Tensor, mel_window: torch.Tensor) -> MotionOutput:
         _check_image(image)
         descriptor = self.audio_encoder(mel_window)
         flow = self.warpping_net(image, descriptor)
-        keep = torch.ones_like(flow)
-        keep[:, :, :AUDIO_FLOW_FROZEN_ROWS] = 0
-        return MotionOutput(flow * keep, descriptor)
+        upper_half = torch.arange(flow.shape[2], device=flow.device) < flow.shape[2] // 2
+        return MotionOutput(flow.masked_fill(upper_half[:, None], 0), descriptor)
