@@ -37,8 +37,8 @@ RECOMMENDED_FACTORS = {"young": -5.0, "old": 5.0, "beard": -20.0, "lip": 20.0}
 
 
 def apply_interfacegan(w_plus: torch.Tensor, direction: torch.Tensor, factor: float) -> torch.Tensor:
-    """w + factor * direction on every row; direction of shape (512,) or (1, 512)."""
-    return w_plus + factor * direction.to(w_plus).reshape(1, 1, -1)
+    """w + factor * direction: a W direction (512,) / (1, 512) moves every row, a W+ direction (18, 512) each row by its own."""
+    return w_plus + factor * direction.to(w_plus).reshape(1, -1, w_plus.shape[-1])
 
 
 def apply_ganspace(w_plus: torch.Tensor, pca: GanspacePCA, edit: GanspaceEdit, strength: float) -> torch.Tensor:

@@ -175,3 +175,26 @@ def expected_layout(layout: Layout) -> Any:
             merged.update(expected_layout(entry))
         return merged
     return {k: expected_layout(v) for k, v in layout.items()}
+
+
+def validated_prefixed_parts(path: str | Path, spec: OfficialFile) -> dict[str, dict[str, torch.Tensor]]:
+    """Read only the keys of a safetensors file that start with the layout's module prefixes, checked strictly.
+
+    For files that hold more networks than we use (SadTalker's combined safetensors): keys with other
+    prefixes are neither read nor reported; missing, extra or mis-shaped keys under ours are.
+    """
+    path = Path(path)
+    entries = spec.layout if isinstance(spec.layout, list) else [spec.layout]
+    if not path.is_file():
+        raise CheckpointError(f"{spec.filename} not found at {path}: {_where(spec)}.")
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as handle:
+            flat = {k: handle.get_tensor(k) for k in handle.keys() if k.startswith(tuple(e.prefix for e in entries))}
+    except Exception as error:
+        raise CheckpointError(
+            f"{path} could not be read as {spec.filename} ({type(error).__name__}: {str(error).splitlines()[0][:200]}). "
+            f"The file is truncated, corrupt or not a safetensors file: download it again ({spec.source})."
+        ) from error
+    return {entry.name: _module_state(entry, flat, (), path, spec, "") for entry in entries}

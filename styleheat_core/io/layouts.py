@@ -16,6 +16,8 @@ from ..models.deep3d import Deep3DReconNet
 from ..models.discriminator import Discriminator
 from ..models.e4e import Encoder4Editing
 from ..models.hfgi import ResidualAligner, ResidualEncoder
+from ..models.sadtalker_audio2exp import SimpleWrapperV2
+from ..models.sadtalker_audio2pose import Audio2Pose
 from ..models.stylegan2 import Generator
 from ..models.vgg19 import VGG19Features
 from ..models.warper import VideoWarper
@@ -141,6 +143,13 @@ OFFICIAL_FILES: dict[str, OfficialFile] = {
             extra_top_level=("X_var_ratio",),
         ),
         OfficialFile(
+            "expression_presets",
+            "intuitive_edit/expression.pth",
+            "expression vectors of the official intuitive-editing demo {'expression_center', 'expression_mouth', 'expression_eyebrow', 'expression_eyes'}",
+            "the StyleHEAT repository, docs/demo/intuitive_edit/expression.pth",
+            {name: TensorEntry(name, ((64,),)) for name in ("expression_center", "expression_mouth", "expression_eyebrow", "expression_eyes")},
+        ),
+        OfficialFile(
             "bfm_landmarks",
             "BFM/similarity_Lm3D_all.mat",
             "standard 3D face landmarks {'lm' (68, 3)}",
@@ -168,3 +177,45 @@ def identify(filename: str) -> OfficialFile | None:
         if stem == base or stem == base.rsplit(".", 1)[0]:
             return spec
     return None
+
+
+SADTALKER_RELEASE = "the SadTalker GitHub releases (OpenTalker/SadTalker, scripts/download_models.sh)"
+SADTALKER_AUDIO_LAYOUT = [ModuleEntry("audio2exp", SimpleWrapperV2, "audio2exp."), ModuleEntry("audio2pose", Audio2Pose, "audio2pose.")]
+
+OFFICIAL_FILES.update(
+    {
+        f.key: f
+        for f in (
+            OfficialFile(
+                "sadtalker_256",
+                "sadtalker/SadTalker_V0.0.2_256.safetensors",
+                "SadTalker networks; only audio2exp.* (SimpleWrapperV2) and audio2pose.* (Audio2Pose) are read",
+                SADTALKER_RELEASE + ", release v0.0.2-rc",
+                SADTALKER_AUDIO_LAYOUT,
+            ),
+            OfficialFile(
+                "sadtalker_512",
+                "sadtalker/SadTalker_V0.0.2_512.safetensors",
+                "SadTalker networks; only audio2exp.* (SimpleWrapperV2) and audio2pose.* (Audio2Pose) are read",
+                SADTALKER_RELEASE + ", release v0.0.2-rc",
+                SADTALKER_AUDIO_LAYOUT,
+            ),
+            OfficialFile(
+                "sadtalker_audio2exp",
+                "sadtalker/auido2exp_00300-model.pth",
+                "SadTalker audio-to-expression network {'model': SimpleWrapperV2 state dict, 'optimizer', 'epoch'}",
+                SADTALKER_RELEASE + ", release v0.0.1 (the name's 'auido' is official)",
+                {"model": ModuleEntry("audio2exp", SimpleWrapperV2)},
+                extra_top_level=("optimizer", "epoch"),
+            ),
+            OfficialFile(
+                "sadtalker_audio2pose",
+                "sadtalker/auido2pose_00140-model.pth",
+                "SadTalker audio-to-pose CVAE {'model': Audio2Pose state dict, 'optimizer', 'epoch'}",
+                SADTALKER_RELEASE + ", release v0.0.1 (the name's 'auido' is official)",
+                {"model": ModuleEntry("audio2pose", Audio2Pose)},
+                extra_top_level=("optimizer", "epoch"),
+            ),
+        )
+    }
+)

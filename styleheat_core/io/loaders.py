@@ -14,11 +14,12 @@ from ..models.deep3d import Deep3DReconNet
 from ..models.discriminator import Discriminator
 from ..models.stylegan2 import Generator
 from ..models.vgg19 import VGG19Features
-from ..pipeline.inversion import InversionNetworks
+from ..pipeline.inversion import EncoderNetworks, InversionNetworks
 from ..pipeline.reenactment import MotionNetworks
 from ..preprocess.deep3d_align import standard_landmarks_5
-from .checkpoints import build_module, validated_parts
-from .layouts import ModuleEntry, OfficialFile, official_file
+from ..audio.sadtalker import SadTalkerAudioNetworks
+from .checkpoints import CheckpointError, build_module, validated_parts, validated_prefixed_parts
+from .layouts import ModuleEntry, OfficialFile, identify, official_file
 
 PathLike = str | Path
 
@@ -52,15 +53,20 @@ def load_stylegan(path: PathLike, device: torch.device | str = "cpu", dtype: tor
     return load_networks(path, "stylegan", device, dtype)["generator"]
 
 
-def load_inversion_networks(
-    e4e_path: PathLike, hfgi_path: PathLike, generator: Generator, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
-) -> InversionNetworks:
-    """Encoder_e4e.pth + hfgi.pth (+ the generator) -> the encode-inversion networks."""
+def load_encoder_networks(e4e_path: PathLike, hfgi_path: PathLike, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> EncoderNetworks:
+    """Encoder_e4e.pth + hfgi.pth -> e4e (+ latent_avg) and the HFGI residual networks."""
     e4e_parts = validated_parts(e4e_path, official_file("e4e"))
     e4e = build_module(_modules(official_file("e4e"))["e4e"], e4e_parts["e4e"], device, dtype)
     hfgi = load_networks(hfgi_path, "hfgi", device, dtype)
     latent_avg = e4e_parts["latent_avg"].to(device=device, dtype=dtype)
-    return InversionNetworks(generator, e4e, latent_avg, hfgi["aligner"], hfgi["residual_encoder"])
+    return EncoderNetworks(e4e, latent_avg, hfgi["aligner"], hfgi["residual_encoder"])
+
+
+def load_inversion_networks(
+    e4e_path: PathLike, hfgi_path: PathLike, generator: Generator, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
+) -> InversionNetworks:
+    """Encoder_e4e.pth + hfgi.pth (+ the generator) -> the encode-inversion networks."""
+    return load_encoder_networks(e4e_path, hfgi_path, device, dtype).with_generator(generator)
 
 
 def load_motion_networks(path: PathLike, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> MotionNetworks:
@@ -101,6 +107,56 @@ def load_wplus_pca(path: PathLike) -> WPlusPCA:
     return WPlusPCA(parts["X_mean"].float(), parts["X_comp"].float(), parts["X_stdev"].float())
 
 
+def load_expression_presets(path: PathLike) -> dict[str, torch.Tensor]:
+    """intuitive_edit/expression.pth -> {'expression_center', 'expression_mouth', ...}: (64,) float32 expression vectors."""
+    return {name: value.float() for name, value in validated_parts(path, official_file("expression_presets")).items()}
+
+
+def load_direction_file(path: PathLike) -> torch.Tensor:
+    """A user's W+ direction (.pt/.pth/.safetensors holding one tensor, alone or as the only dict value): (1|18, 512) float32."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"direction file {path} not found")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            content = load_file(str(path))
+        else:
+            content = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:
+        raise CheckpointError(f"direction file {path} cannot be read safely ({error}); save it with torch.save(tensor) or as safetensors") from error
+    tensors = list(content.values()) if isinstance(content, dict) else [content]
+    if len(tensors) != 1 or not isinstance(tensors[0], torch.Tensor):
+        raise CheckpointError(f"direction file {path} must hold exactly one tensor; it holds {len(tensors)} values")
+    direction = tensors[0].float()
+    if direction.numel() not in (512, 18 * 512):
+        raise CheckpointError(f"direction file {path}: expected 512 or 18x512 values (a W or W+ direction); got shape {tuple(direction.shape)}")
+    return direction.reshape(-1, 512)
+
+
 def load_standard_landmarks(path: PathLike) -> np.ndarray:
     """BFM/similarity_Lm3D_all.mat -> the 5 standard 3D landmarks (5, 3) used by the Deep3D crop."""
     return standard_landmarks_5(validated_parts(path, official_file("bfm_landmarks"))["lm"].numpy())
+
+
+def load_sadtalker_audio(
+    path: PathLike, pose_path: PathLike | None = None, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
+) -> SadTalkerAudioNetworks:
+    """SadTalker's audio networks from SadTalker_V0.0.2_{256,512}.safetensors (audio2exp.* / audio2pose.* keys),
+    or from auido2exp_00300-model.pth (`path`) + auido2pose_00140-model.pth (`pose_path`), strictly checked."""
+    spec = identify(str(path))
+    if spec is None and str(path).endswith(".safetensors"):
+        spec = official_file("sadtalker_256")
+    if spec is not None and spec.key in ("sadtalker_256", "sadtalker_512"):
+        parts = validated_prefixed_parts(path, spec)
+        entries = {entry.name: entry for entry in spec.layout}
+        nets = {name: build_module(entries[name], parts[name], device, dtype) for name in entries}
+        return SadTalkerAudioNetworks(nets["audio2exp"], nets["audio2pose"])
+    if pose_path is None:
+        raise ValueError(
+            f"{path}: give SadTalker_V0.0.2_256.safetensors, or both auido2exp_00300-model.pth and auido2pose_00140-model.pth"
+        )
+    exp = load_networks(path, "sadtalker_audio2exp", device, dtype)["audio2exp"]
+    pose = load_networks(pose_path, "sadtalker_audio2pose", device, dtype)["audio2pose"]
+    return SadTalkerAudioNetworks(exp, pose)

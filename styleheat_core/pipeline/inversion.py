@@ -41,8 +41,29 @@ class Inversion:
         def rep(t: torch.Tensor) -> torch.Tensor:
             return t.expand(batch, *t.shape[1:])
 
-        condition = None if self.condition is None else (rep(self.condition[0]), rep(self.condition[1]))
-        return Inversion(rep(self.w_plus), rep(self.feature), condition, rep(self.image256), rep(self.residual))
+        return self.map(rep)
+
+    def to(self, device: torch.device | str, dtype: torch.dtype | None = None) -> "Inversion":
+        """The same source on another device / in another float dtype."""
+        return self.map(lambda t: t.to(device=device, dtype=dtype))
+
+    def map(self, fn) -> "Inversion":
+        """Apply `fn` to every tensor."""
+        condition = None if self.condition is None else (fn(self.condition[0]), fn(self.condition[1]))
+        return Inversion(fn(self.w_plus), fn(self.feature), condition, fn(self.image256), fn(self.residual))
+
+
+@dataclass
+class EncoderNetworks:
+    """Encoder_e4e.pth + hfgi.pth: e4e, its latent_avg, and HFGI's residual aligner and encoder."""
+
+    e4e: nn.Module
+    latent_avg: torch.Tensor
+    aligner: nn.Module
+    residual_encoder: nn.Module
+
+    def with_generator(self, generator: Generator) -> "InversionNetworks":
+        return InversionNetworks(generator, self.e4e, self.latent_avg, self.aligner, self.residual_encoder)
 
 
 @dataclass

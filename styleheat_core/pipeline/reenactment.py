@@ -33,11 +33,15 @@ class FrameMotion:
     grids: list[torch.Tensor]
     descriptor: torch.Tensor
 
+    def to(self, device: torch.device | str, dtype: torch.dtype) -> "FrameMotion":
+        return FrameMotion(self.flow.to(device, dtype), [g.to(device, dtype) for g in self.grids], self.descriptor.to(device, dtype))
+
 
 def video_motion(nets: MotionNetworks, source: Inversion, windows: torch.Tensor) -> FrameMotion:
     """Run the video warper on the source reconstruction for a batch of (B,73,27) coefficient windows."""
     batch = windows.shape[0]
-    out = nets.video_warper(source.image256.expand(batch, -1, -1, -1), windows)
+    param = next(nets.video_warper.parameters())
+    out = nets.video_warper(source.image256.expand(batch, -1, -1, -1).to(param.device, param.dtype), windows.to(param.device, param.dtype))
     return FrameMotion(out.flow, [flow_to_grid(out.flow)], out.descriptor)
 
 
@@ -50,17 +54,21 @@ def warp_feature(feature: torch.Tensor, grids: Sequence[torch.Tensor]) -> torch.
     return warped
 
 
-def render_frames(generator: Generator, calibrator: nn.Module, source: Inversion, motion: FrameMotion) -> torch.Tensor:
+def render_frames(generator: Generator, calibrator: nn.Module | None, source: Inversion, motion: FrameMotion) -> torch.Tensor:
     """Final frames (B,3,1024,1024), raw network values (no clamp).
 
     As official: the calibrator sees the warped feature; the generator's 64x64 layer is replaced
     by the unwarped source feature, warped by the grids, then refined by the calibrator's 64x64
     (scale, shift). The HFGI modulation is not passed: it would only touch the layer output that
-    the source feature replaces.
+    the source feature replaces. Without a calibrator the warped feature is decoded as it is.
     """
     batch = motion.descriptor.shape[0]
-    refining = calibrator(warp_feature(source.feature, motion.grids), motion.descriptor)
     frames = source.expand(batch)
+    refining = None
+    if calibrator is not None:
+        param = next(calibrator.parameters())
+        warped = warp_feature(frames.feature, motion.grids).to(param.device, param.dtype)
+        refining = [r.to(frames.feature) for r in calibrator(warped, motion.descriptor.to(param.device, param.dtype))]
     return generator(
         frames.w_plus,
         f_condition=frames.feature,

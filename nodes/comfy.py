@@ -1,0 +1,151 @@
+"""The few ComfyUI services the nodes use (model folder, device, progress, cancel), with plain fallbacks.
+
+Inside ComfyUI these come from folder_paths / comfy.model_management / comfy.utils; outside it
+(unit tests, scripts) the model folder is $STYLEHEAT_MODELS_DIR or ./models/styleheat, the device is
+the CPU, progress is silent and nothing cancels.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from ..styleheat_core.io.layouts import MODEL_FOLDER, OfficialFile, identify, official_file
+
+FOLDER_NAME = "styleheat"
+CHECKPOINT_EXTENSIONS = {".pth", ".pt", ".safetensors", ".npz", ".mat", ".tar"}
+PRECISIONS = ["auto", "fp32", "fp16", "bf16"]
+
+try:
+    import folder_paths
+    import comfy.model_management as model_management
+    import comfy.utils as comfy_utils
+except ImportError:
+    folder_paths = model_management = comfy_utils = None
+
+
+def register_model_folder() -> None:
+    """Add models/styleheat to ComfyUI's folders, keeping paths that extra_model_paths.yaml already gave."""
+    if folder_paths is None:
+        return
+    default = os.path.join(folder_paths.models_dir, FOLDER_NAME)
+    known = folder_paths.folder_names_and_paths.get(FOLDER_NAME)
+    if known is None:
+        folder_paths.folder_names_and_paths[FOLDER_NAME] = ([default], set(CHECKPOINT_EXTENSIONS))
+        return
+    paths, extensions = known
+    if default not in paths:
+        paths.append(default)
+    if extensions:
+        extensions.update(CHECKPOINT_EXTENSIONS)
+
+
+def model_folders() -> list[Path]:
+    """Every folder searched for StyleHEAT checkpoints, in priority order."""
+    if folder_paths is not None:
+        return [Path(p) for p in folder_paths.get_folder_paths(FOLDER_NAME)]
+    return [Path(os.environ.get("STYLEHEAT_MODELS_DIR", MODEL_FOLDER))]
+
+
+def available_files() -> list[str]:
+    """Checkpoint files (relative names) found in the model folders."""
+    if folder_paths is not None:
+        return sorted(folder_paths.get_filename_list(FOLDER_NAME))
+    found = set()
+    for folder in model_folders():
+        if folder.is_dir():
+            found.update(str(p.relative_to(folder)).replace(os.sep, "/") for p in folder.rglob("*") if p.suffix in CHECKPOINT_EXTENSIONS)
+    return sorted(found)
+
+
+def choices(key: str) -> list[str]:
+    """Combo entries for the official file `key`: the files that are it (or its .safetensors twin), the official name first."""
+    spec = official_file(key)
+    matching = [name for name in available_files() if (found := identify(name)) is not None and found.key == key]
+    return [spec.filename] + [name for name in matching if name != spec.filename]
+
+
+def find(name: str) -> Path | None:
+    """The first model folder's file of that relative name, if any."""
+    for folder in model_folders():
+        candidate = folder / name
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def resolve(name: str, key: str) -> Path:
+    """Full path of a chosen checkpoint, or an error that says where to put which file and where it comes from."""
+    found = find(name)
+    if found is not None:
+        return found
+    spec: OfficialFile = official_file(key)
+    searched = ", ".join(str(f) for f in model_folders())
+    raise FileNotFoundError(
+        f"StyleHEAT checkpoint '{name}' ({spec.what}) not found. Put the official {spec.filename} into "
+        f"ComfyUI/{MODEL_FOLDER}/ (searched: {searched}); it comes from {spec.source}. "
+        f"`python -m styleheat_core.download` fetches every missing file."
+    )
+
+
+def device() -> torch.device:
+    return model_management.get_torch_device() if model_management is not None else torch.device("cpu")
+
+
+def offload_device() -> torch.device:
+    """Where loaders put weights first; ComfyUI moves them to `device()` when a node needs them."""
+    return model_management.unet_offload_device() if model_management is not None else torch.device("cpu")
+
+
+def dtype_for(precision: str, target: torch.device) -> torch.dtype:
+    """auto = fp16 where ComfyUI says the device runs it well, else fp32."""
+    if precision == "auto":
+        use_fp16 = model_management is not None and target.type != "cpu" and model_management.should_use_fp16(target)
+        return torch.float16 if use_fp16 else torch.float32
+    return {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
+
+
+def check_interrupted() -> None:
+    """Raise ComfyUI's interrupt exception when the user pressed Cancel."""
+    if model_management is not None:
+        model_management.throw_exception_if_processing_interrupted()
+
+
+def progress(total: int, node_id: str | None = None) -> Callable[[int, int], None]:
+    """A callback (done, total) that moves the node's progress bar and honours Cancel."""
+    bar = comfy_utils.ProgressBar(total, node_id=node_id) if comfy_utils is not None else None
+
+    def update(done: int, total_now: int) -> None:
+        check_interrupted()
+        if bar is not None:
+            bar.update_absolute(done, total_now)
+
+    return update
+
+
+@dataclass
+class ManagedModel:
+    """A network handed between nodes; inside ComfyUI it is registered so ComfyUI can offload it when VRAM is needed."""
+
+    module: torch.nn.Module
+    dtype: torch.dtype
+    patcher: object | None = None
+
+    @classmethod
+    def wrap(cls, module: torch.nn.Module, dtype: torch.dtype) -> "ManagedModel":
+        if model_management is None:
+            return cls(module, dtype)
+        from comfy.model_patcher import ModelPatcher
+
+        patcher = ModelPatcher(module, load_device=device(), offload_device=model_management.unet_offload_device())
+        return cls(module, dtype, patcher)
+
+    def ready(self) -> torch.nn.Module:
+        """The network, on the compute device."""
+        if self.patcher is not None:
+            model_management.load_models_gpu([self.patcher])
+        return self.module

@@ -1,0 +1,143 @@
+"""Checkpoint loader nodes: official files from models/styleheat, strict checks, precision and device."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..styleheat_core.editing.inversion_loss import InversionLoss
+from ..styleheat_core.io.layouts import official_file
+from ..styleheat_core.io.loaders import (
+    load_deep3d,
+    load_encoder_networks,
+    load_motion_networks,
+    load_standard_landmarks,
+    load_stylegan,
+    load_vgg19,
+    load_wplus_pca,
+)
+from . import comfy
+from .types import CATEGORY, DEEP3D, ENCODER, MOTION_MODELS, REFINER, STYLEGAN, Deep3DModels
+
+LOADER_CATEGORY = f"{CATEGORY}/loaders"
+
+
+def _precision_input() -> tuple:
+    return (comfy.PRECISIONS, {"default": "auto", "tooltip": "auto: fp16 on GPUs that run it well, fp32 on the CPU"})
+
+
+def _file_input(key: str) -> tuple:
+    spec = official_file(key)
+    return (comfy.choices(key), {"default": spec.filename, "tooltip": f"{spec.what}; from {spec.source}"})
+
+
+def _dtype(precision: str) -> torch.dtype:
+    return comfy.dtype_for(precision, comfy.device())
+
+
+class LoadStyleGAN:
+    """StyleGAN_e4e.pth: the StyleGAN2-FFHQ 1024 generator."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"stylegan": _file_input("stylegan"), "precision": _precision_input()}}
+
+    RETURN_TYPES = (STYLEGAN,)
+    RETURN_NAMES = ("stylegan",)
+    FUNCTION = "load"
+    CATEGORY = LOADER_CATEGORY
+    DESCRIPTION = __doc__
+
+    def load(self, stylegan: str, precision: str):
+        dtype = _dtype(precision)
+        generator = load_stylegan(comfy.resolve(stylegan, "stylegan"), comfy.offload_device(), dtype)
+        return (comfy.ManagedModel.wrap(generator, dtype),)
+
+
+class LoadEncoder:
+    """Encoder_e4e.pth + hfgi.pth: the encode inversion (e4e W+ codes, HFGI residual modulation)."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"e4e": _file_input("e4e"), "hfgi": _file_input("hfgi"), "precision": _precision_input()}}
+
+    RETURN_TYPES = (ENCODER,)
+    RETURN_NAMES = ("encoder",)
+    FUNCTION = "load"
+    CATEGORY = LOADER_CATEGORY
+    DESCRIPTION = __doc__
+
+    def load(self, e4e: str, hfgi: str, precision: str):
+        dtype = _dtype(precision)
+        nets = load_encoder_networks(comfy.resolve(e4e, "e4e"), comfy.resolve(hfgi, "hfgi"), comfy.offload_device(), dtype)
+        bundle = nn.ModuleDict({"e4e": nets.e4e, "aligner": nets.aligner, "residual_encoder": nets.residual_encoder})
+        bundle.register_buffer("latent_avg", nets.latent_avg)
+        return (comfy.ManagedModel.wrap(bundle, dtype),)
+
+
+class LoadMotionModels:
+    """StyleHEAT_visual.pt: the video warper (3DMM motion -> flow) and the calibration network."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"styleheat": _file_input("styleheat"), "precision": _precision_input()}}
+
+    RETURN_TYPES = (MOTION_MODELS,)
+    RETURN_NAMES = ("motion_models",)
+    FUNCTION = "load"
+    CATEGORY = LOADER_CATEGORY
+    DESCRIPTION = __doc__
+
+    def load(self, styleheat: str, precision: str):
+        dtype = _dtype(precision)
+        nets = load_motion_networks(comfy.resolve(styleheat, "styleheat"), comfy.offload_device(), dtype)
+        bundle = nn.ModuleDict({"video_warper": nets.video_warper, "calibrator": nets.calibrator})
+        return (comfy.ManagedModel.wrap(bundle, dtype),)
+
+
+class LoadDeep3D:
+    """Deep3D/epoch_20.pth + BFM/similarity_Lm3D_all.mat: 3DMM coefficients of faces."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"deep3d": _file_input("deep3d"), "bfm_landmarks": _file_input("bfm_landmarks"), "precision": _precision_input()}}
+
+    RETURN_TYPES = (DEEP3D,)
+    RETURN_NAMES = ("deep3d",)
+    FUNCTION = "load"
+    CATEGORY = LOADER_CATEGORY
+    DESCRIPTION = __doc__
+
+    def load(self, deep3d: str, bfm_landmarks: str, precision: str):
+        dtype = _dtype(precision)
+        net = load_deep3d(comfy.resolve(deep3d, "deep3d"), comfy.offload_device(), dtype)
+        landmarks = load_standard_landmarks(comfy.resolve(bfm_landmarks, "bfm_landmarks"))
+        return (Deep3DModels(comfy.ManagedModel.wrap(net, dtype), landmarks),)
+
+
+class LoadInversionRefiner:
+    """vgg19.pth + ffhq_PCA.npz: the loss of the optimisation inversion (Invert's refinement steps)."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"vgg19": _file_input("vgg19"), "wplus_pca": _file_input("wplus_pca")}}
+
+    RETURN_TYPES = (REFINER,)
+    RETURN_NAMES = ("refiner",)
+    FUNCTION = "load"
+    CATEGORY = LOADER_CATEGORY
+    DESCRIPTION = __doc__
+
+    def load(self, vgg19: str, wplus_pca: str):
+        vgg = load_vgg19(comfy.resolve(vgg19, "vgg19"), comfy.offload_device(), torch.float32)
+        loss = InversionLoss(vgg, load_wplus_pca(comfy.resolve(wplus_pca, "wplus_pca")))
+        return (comfy.ManagedModel.wrap(loss, torch.float32),)
+
+
+NODES = {
+    "StyleHEAT_LoadStyleGAN": (LoadStyleGAN, "StyleHEAT Load StyleGAN2"),
+    "StyleHEAT_LoadEncoder": (LoadEncoder, "StyleHEAT Load Inversion Encoder (e4e + HFGI)"),
+    "StyleHEAT_LoadMotionModels": (LoadMotionModels, "StyleHEAT Load Motion Models (warper + calibrator)"),
+    "StyleHEAT_LoadDeep3D": (LoadDeep3D, "StyleHEAT Load Deep3D (3DMM)"),
+    "StyleHEAT_LoadInversionRefiner": (LoadInversionRefiner, "StyleHEAT Load Inversion Refiner (VGG19 + PCA)"),
+}

@@ -1,0 +1,52 @@
+"""Socket type names (public API: saved workflows refer to them) and the bundles some sockets carry."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..styleheat_core.preprocess.ffhq_align import AlignTransform
+from .comfy import ManagedModel
+
+STYLEGAN = "STYLEHEAT_STYLEGAN"
+ENCODER = "STYLEHEAT_ENCODER"
+MOTION_MODELS = "STYLEHEAT_MOTION_MODELS"
+DEEP3D = "STYLEHEAT_3DMM_MODEL"
+AUDIO_MODELS = "STYLEHEAT_AUDIO_MODELS"
+REFINER = "STYLEHEAT_REFINER"
+LATENT = "STYLEHEAT_LATENT"
+COEFFS = "STYLEHEAT_COEFFS"
+FLOW = "STYLEHEAT_FLOW"
+FEATURES = "STYLEHEAT_FEATURES"
+CROP = "STYLEHEAT_CROP"
+
+CATEGORY = "StyleHEAT"
+
+
+@dataclass(frozen=True)
+class Deep3DModels:
+    """The Deep3D coefficient regressor and the 5 standard 3D landmarks of its crop."""
+
+    network: ManagedModel
+    standard_landmarks: np.ndarray
+
+
+@dataclass(frozen=True)
+class CropTransforms:
+    """What STYLEHEAT_CROP carries: per-frame (or one shared) aligned-crop transforms into the original frames."""
+
+    transforms: tuple[AlignTransform, ...]
+
+
+@dataclass(frozen=True)
+class CoefficientTrack:
+    """What STYLEHEAT_COEFFS carries: (N, 73) motion vectors, and the source portrait's vector when known."""
+
+    vectors: torch.Tensor
+    source: torch.Tensor | None = None
+
+    @property
+    def num_frames(self) -> int:
+        return int(self.vectors.shape[0])

@@ -1,0 +1,120 @@
+"""Write the example workflows: workflows/<name>.json (UI format) and workflows/api/<name>.json (its API twin).
+
+Each graph is described once below in API form; the UI file is laid out from it with the running
+server's /object_info. Run after changing a graph:  .venv/bin/python -m scripts.build_workflows
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from .comfyui_server import ROOT, ComfyUIServer
+from .workflow_format import to_ui
+
+WORKFLOWS = ROOT / "workflows"
+PORTRAIT, VIDEO, SPEECH = "portrait.png", "driving.mp4", "speech.wav"
+
+
+def _node(class_type: str, title: str | None = None, **inputs) -> dict:
+    node = {"class_type": class_type, "inputs": inputs}
+    if title:
+        node["_meta"] = {"title": title}
+    return node
+
+
+def _models() -> dict:
+    return {
+        "3": _node("StyleHEAT_LoadStyleGAN", stylegan="StyleGAN_e4e.pth", precision="auto"),
+        "4": _node("StyleHEAT_LoadEncoder", e4e="Encoder_e4e.pth", hfgi="hfgi.pth", precision="auto"),
+        "5": _node("StyleHEAT_LoadMotionModels", styleheat="StyleHEAT_visual.pt", precision="auto"),
+        "6": _node("StyleHEAT_LoadDeep3D", deep3d="Deep3D/epoch_20.pth", bfm_landmarks="BFM/similarity_Lm3D_all.mat", precision="auto"),
+    }
+
+
+def _source(latent_node: str = "7") -> dict:
+    return {
+        "1": _node("LoadImage", "Portrait", image=PORTRAIT),
+        "2": _node("StyleHEAT_FaceAlign", image=["1", 0], size="1024", face_index=0),
+        latent_node: _node("StyleHEAT_Invert", stylegan=["3", 0], encoder=["4", 0], portrait=["2", 0], refine_steps=0),
+    }
+
+
+def _render(latent: list, flow: list, fps, audio, prefix: str) -> dict:
+    decode_inputs = {"stylegan": ["3", 0], "features": ["13", 0], "size": "1024", "chunk_size": 4, "fps": fps}
+    if audio is not None:
+        decode_inputs["audio"] = audio
+    return {
+        "12": _node("StyleHEAT_WarpFeatures", latent=latent, flow=flow),
+        "13": _node("StyleHEAT_Calibrate", features=["12", 0], motion_models=["5", 0]),
+        "14": _node("StyleHEAT_StyleGANDecode", **decode_inputs),
+        "15": _node("StyleHEAT_PasteBack", original=["1", 0], generated=["14", 0], crop=["2", 1], mask_shape="face", feather=0.06),
+        "16": _node("CreateVideo", images=["15", 0], fps=["14", 2], audio=["14", 1]) if audio is not None else _node("CreateVideo", images=["15", 0], fps=["14", 2]),
+        "17": _node("SaveVideo", video=["16", 0], filename_prefix=f"styleheat/{prefix}", format="auto", codec="auto"),
+    }
+
+
+def _driving_video() -> dict:
+    return {
+        "8": _node("LoadVideo", "Driving video", file=VIDEO),
+        "9": _node("GetVideoComponents", video=["8", 0]),
+        "10": _node(
+            "StyleHEAT_3DMMExtract", deep3d=["6", 0], frames=["9", 0], crop_mode="fixed", expression_only=False,
+            relative=False, smoothing=0.0, face_index=0, on_missing="error",
+        ),
+        "11": _node("StyleHEAT_VideoFlow", motion_models=["5", 0], coefficients=["10", 0]),
+    }
+
+
+def video_reenactment() -> dict:
+    """Portrait + driving video -> talking video pasted back into the portrait, with the video's sound."""
+    return {**_models(), **_source(), **_driving_video(), **_render(["7", 0], ["11", 0], ["9", 2], ["9", 1], "reenactment")}
+
+
+def attribute_editing() -> dict:
+    """Video-driven, with the source aged over the video by an InterFaceGAN direction (official attribute editing)."""
+    graph = {**_models(), **_source(), **_driving_video(), **_render(["18", 0], ["11", 0], ["9", 2], ["9", 1], "attribute_edit")}
+    graph["18"] = _node("StyleHEAT_StyleDirection", latent=["7", 0], edit="age (InterFaceGAN)", strength=5.0, ramp=True, direction_file="")
+    return graph
+
+
+def intuitive_editing() -> dict:
+    """A still portrait turned and re-posed by editing its own 3DMM coefficients (official intuitive editing)."""
+    graph = {**_models(), **_source(), **_render(["7", 0], ["11", 0], 25.0, None, "intuitive_edit")}
+    graph["10"] = _node(
+        "StyleHEAT_3DMMExtract", deep3d=["6", 0], frames=["1", 0], crop_mode="fixed", expression_only=False,
+        relative=False, smoothing=0.0, face_index=0, on_missing="error",
+    )
+    graph["19"] = _node(
+        "StyleHEAT_3DMMEdit", coefficients=["10", 0], pitch=0.0, yaw=15.0, roll=0.0, expression="keep",
+        expression_strength=1.0, ramp=True, frames=25,
+    )
+    graph["11"] = _node("StyleHEAT_VideoFlow", motion_models=["5", 0], coefficients=["19", 0])
+    return graph
+
+
+GRAPHS = {"video_reenactment": video_reenactment, "attribute_editing": attribute_editing, "intuitive_editing": intuitive_editing}
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as base:
+        server = ComfyUIServer(Path(base), Path(base) / "models" / "styleheat").start()
+        try:
+            info = server.get("/object_info")
+        finally:
+            server.stop()
+    (WORKFLOWS / "api").mkdir(parents=True, exist_ok=True)
+    for name, build in GRAPHS.items():
+        api = dict(sorted(build().items(), key=lambda item: int(item[0])))
+        for node in api.values():
+            node.setdefault("_meta", {"title": info[node["class_type"]]["display_name"]})
+        (WORKFLOWS / "api" / f"{name}.json").write_text(json.dumps(api, indent=1) + "\n")
+        (WORKFLOWS / f"{name}.json").write_text(json.dumps(to_ui(api, info), indent=1) + "\n")
+        print(f"wrote workflows/{name}.json and workflows/api/{name}.json")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

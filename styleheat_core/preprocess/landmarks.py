@@ -1,0 +1,200 @@
+"""68-point face landmarks behind a small backend interface, with an offline dlib backend.
+
+The dlib backend uses the HOG face detector built into `dlib-bin` and the 68-point shape
+predictor shipped by the `face-recognition-models` package. That package imports the removed
+`pkg_resources` in its `__init__`, so its files are located without importing it.
+Points are (x, y) in pixels with pixel centres at integer coordinates, iBUG 68 order.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable, Iterator, Protocol
+
+import cv2
+import numpy as np
+
+from .images import to_rgb_uint8
+
+NUM_POINTS = 68
+MODELS_PACKAGE = "face_recognition_models"
+PREDICTOR_68 = "shape_predictor_68_face_landmarks.dat"
+CNN_DETECTOR = "mmod_human_face_detector.dat"
+ON_MISSING = ("error", "carry_last")
+
+
+@dataclass(frozen=True)
+class Face:
+    """One detected face: box [left, top, right, bottom] in pixels and its (68, 2) float64 landmarks."""
+
+    box: tuple[float, float, float, float]
+    points: np.ndarray
+
+    @property
+    def area(self) -> float:
+        return max(self.box[2] - self.box[0], 0.0) * max(self.box[3] - self.box[1], 0.0)
+
+
+class LandmarkBackend(Protocol):
+    """Anything that finds faces with 68 landmarks in an HxWx3 uint8 RGB image."""
+
+    @property
+    def identity(self) -> str:
+        """A string naming the detector and its weights (part of cache keys)."""
+
+    def detect(self, image: np.ndarray) -> list[Face]:
+        """Every face found, in any order."""
+
+
+class NoFaceError(ValueError):
+    """No face was found where one is needed."""
+
+
+def dlib_model_dir() -> Path:
+    """The `models` folder of the installed face-recognition-models package, found without importing it."""
+    spec = importlib.util.find_spec(MODELS_PACKAGE)
+    if spec is not None and spec.submodule_search_locations:
+        for location in spec.submodule_search_locations:
+            candidate = Path(location) / "models"
+            if (candidate / PREDICTOR_68).is_file():
+                return candidate
+    try:
+        files = importlib.metadata.files("face_recognition_models") or []
+    except importlib.metadata.PackageNotFoundError:
+        files = []
+    for file in files:
+        if file.name == PREDICTOR_68:
+            return Path(file.locate()).parent
+    raise FileNotFoundError(
+        f"the dlib landmark model {PREDICTOR_68} was not found; install it with `pip install face-recognition-models` "
+        "or pass predictor_path= to DlibBackend"
+    )
+
+
+class DlibBackend:
+    """dlib face detector (HOG, or the CNN 'mmod' model) + the 68-point shape predictor.
+
+    Detection runs on a copy resized so the longer side is at most `max_detect_side` and the shorter
+    side at least `min_detect_side` (small faces are found by upscaling); landmarks use the full image.
+    """
+
+    def __init__(
+        self,
+        predictor_path: str | Path | None = None,
+        detector: str = "hog",
+        max_detect_side: int = 1024,
+        min_detect_side: int = 320,
+    ):
+        import dlib
+
+        if detector not in ("hog", "cnn"):
+            raise ValueError(f"detector must be 'hog' or 'cnn'; got '{detector}'")
+        path = Path(predictor_path) if predictor_path else dlib_model_dir() / PREDICTOR_68
+        if not path.is_file():
+            raise FileNotFoundError(f"68-point predictor not found at '{path}'")
+        self._dlib = dlib
+        self._predictor = dlib.shape_predictor(str(path))
+        self._cnn = detector == "cnn"
+        self._detector = dlib.cnn_face_detection_model_v1(str(dlib_model_dir() / CNN_DETECTOR)) if self._cnn else dlib.get_frontal_face_detector()
+        self._max_side, self._min_side = max_detect_side, min_detect_side
+        self.identity = f"dlib-{detector}:{path.name}:{path.stat().st_size}"
+
+    def _detection_scale(self, height: int, width: int) -> float:
+        scale = min(1.0, self._max_side / max(height, width))
+        return max(scale, self._min_side / min(height, width))
+
+    def detect(self, image: np.ndarray) -> list[Face]:
+        """Faces in an HxWx3 uint8 RGB image."""
+        height, width = image.shape[:2]
+        scale = self._detection_scale(height, width)
+        small = image
+        if scale != 1.0:
+            interpolation = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_CUBIC
+            small = cv2.resize(image, (round(width * scale), round(height * scale)), interpolation=interpolation)
+        found = self._detector(small, 0)
+        faces = []
+        for detection in found:
+            rect = detection.rect if self._cnn else detection
+            box = tuple(float(v) / scale for v in (rect.left(), rect.top(), rect.right(), rect.bottom()))
+            full = self._dlib.rectangle(*(int(round(v)) for v in box))
+            shape = self._predictor(image, full)
+            points = np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float64)
+            faces.append(Face(box, points))
+        return faces
+
+
+@lru_cache(maxsize=1)
+def default_backend() -> DlibBackend:
+    """A shared DlibBackend with the packaged weights (loaded once)."""
+    return DlibBackend()
+
+
+def _where(frame_index: int | None) -> str:
+    return "the image" if frame_index is None else f"frame {frame_index}"
+
+
+def pick_face(faces: list[Face], face_index: int = 0, frame_index: int | None = None) -> Face:
+    """The face at `face_index` when faces are ordered largest first (0 = the largest)."""
+    if not faces:
+        raise NoFaceError(f"no face found in {_where(frame_index)}; use a clearer, frontal, larger face (or on_missing='carry_last' for videos)")
+    if not 0 <= face_index < len(faces):
+        raise ValueError(f"face_index {face_index} requested but {_where(frame_index)} has {len(faces)} face(s); use 0..{len(faces) - 1}")
+    return sorted(faces, key=lambda face: face.area, reverse=True)[face_index]
+
+
+def detect_landmarks(
+    image: np.ndarray, backend: LandmarkBackend | None = None, face_index: int = 0, frame_index: int | None = None
+) -> np.ndarray:
+    """(68, 2) landmarks of one face (largest by default) in any supported image layout."""
+    backend = backend or default_backend()
+    return pick_face(backend.detect(to_rgb_uint8(image)), face_index, frame_index).points
+
+
+@dataclass
+class TrackedFrame:
+    """A frame (HxWx3 uint8 RGB), its landmarks, and whether they were detected in it (False = carried)."""
+
+    index: int
+    image: np.ndarray
+    points: np.ndarray
+    detected: bool
+
+
+def iter_landmarks(
+    frames: Iterable[np.ndarray], backend: LandmarkBackend | None = None, face_index: int = 0, on_missing: str = "error"
+) -> Iterator[TrackedFrame]:
+    """Landmarks for every frame, in order.
+
+    on_missing='error' raises NoFaceError naming the first frame without a face; 'carry_last' reuses the
+    last good landmarks (frames before the first detection take the first good ones, so those
+    frames are held until a face appears).
+    """
+    if on_missing not in ON_MISSING:
+        raise ValueError(f"on_missing must be one of {ON_MISSING}; got '{on_missing}'")
+    backend = backend or default_backend()
+    waiting: list[tuple[int, np.ndarray]] = []
+    last: np.ndarray | None = None
+    count = 0
+    for index, frame in enumerate(frames):
+        count += 1
+        image = to_rgb_uint8(frame, f"frame {index}")
+        faces = backend.detect(image)
+        if not faces and on_missing == "carry_last":
+            if last is None:
+                waiting.append((index, image))
+            else:
+                yield TrackedFrame(index, image, last, False)
+            continue
+        last = pick_face(faces, face_index, index).points
+        for held_index, held in waiting:
+            yield TrackedFrame(held_index, held, last, False)
+        waiting.clear()
+        yield TrackedFrame(index, image, last, True)
+    if count == 0:
+        raise ValueError("the video has no frames")
+    if last is None:
+        raise NoFaceError(f"no face found in any of the {count} frames; check the video shows a face")

@@ -1,0 +1,78 @@
+"""The node classes in-process (no ComfyUI): a video-driven graph on recipe weights equals the core pipeline."""
+
+import numpy as np
+import pytest
+import torch
+
+from styleheat_core.preprocess.video_io import iter_video_frames
+from tests.support.model_folder import recipe_model_folder
+from tests.support.pack import node, pack
+from tests.support.preprocess import PORTRAIT, TALKING_VIDEO, needs_media, rgb
+
+FRAMES = 3
+
+
+@pytest.fixture(scope="module")
+def models(monkeypatch_module):
+    monkeypatch_module.setenv("STYLEHEAT_MODELS_DIR", str(recipe_model_folder()))
+    return {
+        "stylegan": node("StyleHEAT_LoadStyleGAN").load("StyleGAN_e4e.pth", "fp32")[0],
+        "encoder": node("StyleHEAT_LoadEncoder").load("Encoder_e4e.pth", "hfgi.pth", "fp32")[0],
+        "motion": node("StyleHEAT_LoadMotionModels").load("StyleHEAT_visual.pt", "fp32")[0],
+        "deep3d": node("StyleHEAT_LoadDeep3D").load("Deep3D/epoch_20.pth", "BFM/similarity_Lm3D_all.mat", "fp32")[0],
+    }
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+def _image(array: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(array).float()[None] / 255.0
+
+
+@pytest.fixture(scope="module")
+def driving():
+    frames = [f for _, f in zip(range(FRAMES), iter_video_frames(TALKING_VIDEO))]
+    return torch.from_numpy(np.stack(frames)).float() / 255.0
+
+
+@needs_media
+def test_every_pipeline_node_is_registered_with_its_display_name():
+    names = pack().NODE_DISPLAY_NAME_MAPPINGS
+    for card in ("Invert", "3DMM Extract", "Video Flow", "Warp Features", "Calibrate", "StyleGAN Decode", "Style Direction"):
+        assert any(name == f"StyleHEAT {card}" for name in names.values()), card
+    assert all(node_id.startswith("StyleHEAT_") for node_id in names)
+
+
+@needs_media
+def test_video_driven_graph_equals_core_pipeline_and_pastes_back(models, driving):
+    from styleheat_core.pipeline.reenactment import MotionNetworks, reenact
+
+    portrait = _image(rgb(PORTRAIT))
+    aligned, crop = node("StyleHEAT_FaceAlign").run(portrait, "1024", 0)
+    assert aligned.shape == (1, 1024, 1024, 3)
+    latent, reconstruction = node("StyleHEAT_Invert").run(models["stylegan"], models["encoder"], aligned, 0)
+    assert reconstruction.shape == (1, 256, 256, 3)
+    (coeffs,) = node("StyleHEAT_3DMMExtract").run(models["deep3d"], driving, "fixed", False, False, 0.0, 0, "error")
+    assert coeffs.vectors.shape == (FRAMES, 73)
+    (flow,) = node("StyleHEAT_VideoFlow").run(models["motion"], coeffs)
+    (features,) = node("StyleHEAT_WarpFeatures").run(latent, flow)
+    (calibrated,) = node("StyleHEAT_Calibrate").run(features, models["motion"])
+    frames, audio, fps = node("StyleHEAT_StyleGANDecode").run(models["stylegan"], calibrated, "256", 2, 30.0)
+    assert frames.shape == (FRAMES, 256, 256, 3) and audio is None and fps == 30.0
+
+    bundle = models["motion"].module
+    from styleheat_core.preprocess.semantics import semantic_windows
+
+    expected = reenact(models["stylegan"].module, MotionNetworks(bundle["video_warper"], bundle["calibrator"]), latent.inversion, semantic_windows(coeffs.vectors))
+    expected = torch.nn.functional.interpolate(expected.clamp(-1, 1), size=(256, 256), mode="area")
+    torch.testing.assert_close(frames, ((expected + 1) / 2).permute(0, 2, 3, 1), atol=1e-5, rtol=0)
+
+    images, mask = node("StyleHEAT_PasteBack").run(portrait, frames, crop, "face", 0.06)
+    assert images.shape == (FRAMES, *portrait.shape[1:]) and mask.shape == images.shape[:3]
+    outside = mask[0] == 0
+    assert torch.equal(images[0][outside], portrait[0][outside])
+    assert 0.05 < mask.mean() < 0.9
