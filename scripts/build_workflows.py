@@ -95,7 +95,49 @@ def intuitive_editing() -> dict:
     return graph
 
 
-GRAPHS = {"video_reenactment": video_reenactment, "attribute_editing": attribute_editing, "intuitive_editing": intuitive_editing}
+def _portrait_motion() -> dict:
+    return {
+        "10": _node(
+            "StyleHEAT_3DMMExtract", "Portrait 3DMM", deep3d=["6", 0], frames=["1", 0], crop_mode="fixed", expression_only=False,
+            relative=False, smoothing=0.0, face_index=0, on_missing="error",
+        ),
+    }
+
+
+def _speech(fps, pose_from: list | None = None) -> dict:
+    flow = {
+        "motion_models": ["5", 0], "audio_models": ["20", 0], "source": ["10", 0], "audio": ["21", 0], "fps": fps,
+        "pose_style": 0, "still": False, "blink": True, "seed": 0,
+    }
+    if pose_from is not None:
+        flow["pose_from"] = pose_from
+    return {
+        "20": _node("StyleHEAT_LoadAudioModels", sadtalker="sadtalker/SadTalker_V0.0.2_256.safetensors", audio2pose_pth=""),
+        "21": _node("StyleHEAT_LoadAudio", "Speech", file=SPEECH),
+        "22": _node("StyleHEAT_AudioFlow", **flow),
+    }
+
+
+def audio_driven() -> dict:
+    """Portrait + speech -> talking video (SadTalker audio-to-coefficients, then the StyleHEAT warper), with the speech."""
+    return {**_models(), **_source(), **_portrait_motion(), **_speech(25.0), **_render(["7", 0], ["22", 0], 25.0, ["21", 0], "audio_driven")}
+
+
+def joint_audio_video() -> dict:
+    """Lips and expression from speech, head pose from a driving video."""
+    graph = {**_models(), **_source(), **_portrait_motion(), **_driving_video(), **_speech(["9", 2], ["23", 0])}
+    graph["23"] = graph.pop("10")
+    graph["23"]["inputs"]["frames"] = ["9", 0]
+    graph["23"]["_meta"] = {"title": "Driving video 3DMM"}
+    graph.update(_portrait_motion())
+    del graph["11"]
+    graph.update(_render(["7", 0], ["22", 0], ["9", 2], ["21", 0], "joint_audio_video"))
+    return graph
+
+
+GRAPHS = {
+    "audio_driven": audio_driven,
+    "joint_audio_video": joint_audio_video,"video_reenactment": video_reenactment, "attribute_editing": attribute_editing, "intuitive_editing": intuitive_editing}
 
 
 def main() -> int:

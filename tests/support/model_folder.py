@@ -16,9 +16,10 @@ from styleheat_core.io.layouts import OFFICIAL_FILES, ModuleEntry, OfficialFile,
 from tests.support.fake_checkpoints import write_fake
 from tests.support.golden import GoldenCase, network_state_dict
 from tests.support.recipe import recipe_tensor
+from tests.support.sadtalker import NETWORKS, random_states, sadtalker_state_dict, write_sadtalker_safetensors
 
 CACHE = Path(__file__).resolve().parents[2] / ".cache" / "recipe-models"
-VERSION = "1"
+VERSION = "2"
 # Which golden manifest holds the weights of each network / tensor entry of the official files.
 NETWORK_MANIFESTS = {
     "generator": "stylegan2",
@@ -63,6 +64,14 @@ def recipe_container(spec: OfficialFile, layout: Any = None) -> Any:
     return {key: recipe_container(spec, sub) for key, sub in layout.items()}
 
 
+def _sadtalker_states() -> dict[str, dict[str, torch.Tensor]]:
+    """SadTalker recipe weights when the SadTalker golden set is present, else seeded ones."""
+    try:
+        return {name: sadtalker_state_dict(manifest) for name, manifest in NETWORKS.items()}
+    except FileNotFoundError:
+        return random_states()
+
+
 def recipe_model_folder() -> Path:
     """The cached folder (written on first use) with every file the example workflows need."""
     stamp = CACHE / f"complete-v{VERSION}"
@@ -71,5 +80,6 @@ def recipe_model_folder() -> Path:
         CACHE.mkdir(parents=True)
         for key in FILES:
             write_fake(OFFICIAL_FILES[key], CACHE, recipe_container(OFFICIAL_FILES[key]))
+        write_sadtalker_safetensors(CACHE / OFFICIAL_FILES["sadtalker_256"].filename, _sadtalker_states())
         stamp.touch()
     return CACHE

@@ -1,0 +1,138 @@
+"""Audio nodes: SadTalker audio models, an audio file loader (PyAV, no torchaudio needed) and StyleHEAT Audio Flow."""
+
+from __future__ import annotations
+
+import os
+
+import av
+import numpy as np
+import torch
+from torch import nn
+
+from ..styleheat_core.audio.drive import audio_drive
+from ..styleheat_core.audio.sadtalker import PoseOptions, SadTalkerAudioNetworks
+from ..styleheat_core.editing.motion_edit import with_length
+from ..styleheat_core.io.loaders import load_sadtalker_audio
+from ..styleheat_core.pipeline.motion import CoefficientMotion, compose
+from ..styleheat_core.pipeline.reenactment import MotionNetworks
+from ..styleheat_core.preprocess.semantics import POSE_START
+from . import comfy
+from .loaders import LOADER_CATEGORY, _file_input
+from .motion import MOTION_CATEGORY
+from .types import AUDIO_MODELS, CATEGORY, COEFFS, FLOW, MOTION_MODELS, CoefficientTrack
+
+AUDIO_EXTENSIONS = {".wav", ".mp3", ".flac", ".ogg", ".m4a", ".aac", ".mp4", ".mov", ".mkv", ".webm"}
+
+
+class LoadAudioModels:
+    """SadTalker's audio-to-expression and audio-to-pose networks (SadTalker_V0.0.2_256.safetensors, or the two older .pth files)."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {"sadtalker": _file_input("sadtalker_256")},
+            "optional": {"audio2pose_pth": ("STRING", {"default": "", "tooltip": "only with auido2exp_00300-model.pth: the matching auido2pose_00140-model.pth"})},
+        }
+
+    RETURN_TYPES = (AUDIO_MODELS,)
+    RETURN_NAMES = ("audio_models",)
+    FUNCTION = "load"
+    CATEGORY = LOADER_CATEGORY
+    DESCRIPTION = __doc__
+
+    def load(self, sadtalker: str, audio2pose_pth: str = ""):
+        pose = comfy.resolve(audio2pose_pth, "sadtalker_audio2pose") if audio2pose_pth.strip() else None
+        nets = load_sadtalker_audio(comfy.resolve(sadtalker, "sadtalker_256"), pose, comfy.offload_device(), torch.float32)
+        bundle = nn.ModuleDict({"audio2exp": nets.audio2exp, "audio2pose": nets.audio2pose})
+        return (comfy.ManagedModel.wrap(bundle, torch.float32),)
+
+
+def _input_files() -> list[str]:
+    if comfy.folder_paths is None:
+        return []
+    folder = comfy.folder_paths.get_input_directory()
+    return sorted(f for f in os.listdir(folder) if os.path.splitext(f)[1].lower() in AUDIO_EXTENSIONS)
+
+
+def read_audio(path: str) -> dict:
+    """Any audio (or video with sound) file -> ComfyUI AUDIO {"waveform": (1, C, T) float32, "sample_rate"}."""
+    with av.open(path) as container:
+        if not container.streams.audio:
+            raise ValueError(f"{os.path.basename(path)} has no audio stream; pick a file with sound")
+        chunks, rate = [], None
+        for frame in container.decode(audio=0):
+            rate = frame.sample_rate
+            data = frame.to_ndarray()
+            chunks.append(data.reshape(-1, frame.samples) if frame.format.is_planar else data.reshape(frame.samples, -1).T)
+    if not chunks:
+        raise ValueError(f"{os.path.basename(path)}: the audio has 0 samples")
+    samples = np.concatenate(chunks, axis=1)
+    if np.issubdtype(samples.dtype, np.integer):
+        samples = samples / float(np.iinfo(samples.dtype).max + 1)
+    return {"waveform": torch.from_numpy(samples.astype(np.float32))[None], "sample_rate": int(rate)}
+
+
+class LoadAudio:
+    """Load speech from the input folder (wav, mp3, flac, or the sound of a video) without torchaudio."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"file": (_input_files(),)}}
+
+    RETURN_TYPES = ("AUDIO",)
+    RETURN_NAMES = ("audio",)
+    FUNCTION = "load"
+    CATEGORY = f"{CATEGORY}/audio"
+    DESCRIPTION = __doc__
+
+    def load(self, file: str):
+        return (read_audio(comfy.folder_paths.get_annotated_filepath(file)),)
+
+
+class AudioFlow:
+    """Speech -> per-frame motion (SadTalker audio-to-coefficients) -> flows; pose from a style, still, or a driving video's coefficients."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "motion_models": (MOTION_MODELS,),
+                "audio_models": (AUDIO_MODELS,),
+                "source": (COEFFS, {"tooltip": "the portrait's own coefficients (3DMM Extract on the portrait)"}),
+                "audio": ("AUDIO",),
+                "fps": ("FLOAT", {"default": 25.0, "min": 1.0, "max": 240.0, "step": 0.01}),
+                "pose_style": ("INT", {"default": 0, "min": 0, "max": 45, "tooltip": "SadTalker head-motion style"}),
+                "still": ("BOOLEAN", {"default": False, "tooltip": "keep the source's head pose (lips and expression only)"}),
+                "blink": ("BOOLEAN", {"default": True}),
+                "seed": ("INT", {"default": 0, "min": 0, "max": 2**31 - 1}),
+            },
+            "optional": {
+                "pose_from": (COEFFS, {"tooltip": "joint mode: head pose from these (driving video) coefficients, lips and expression from the audio"}),
+                "then": (FLOW,),
+            },
+        }
+
+    RETURN_TYPES = (FLOW, COEFFS)
+    RETURN_NAMES = ("flow", "coefficients")
+    FUNCTION = "run"
+    CATEGORY = MOTION_CATEGORY
+    DESCRIPTION = __doc__
+
+    def run(self, motion_models, audio_models, source: CoefficientTrack, audio, fps, pose_style, still, blink, seed, pose_from=None, then=None):
+        bundle = audio_models.ready()
+        nets = SadTalkerAudioNetworks(bundle["audio2exp"], bundle["audio2pose"])
+        options = PoseOptions(style=pose_style, still=still, blink=blink, seed=seed)
+        vectors = audio_drive(nets, audio, source.vectors[0], fps, options).semantics
+        if pose_from is not None:
+            vectors = vectors.clone()
+            vectors[:, POSE_START:] = with_length(pose_from.vectors, vectors.shape[0])[:, POSE_START:]
+        warper = motion_models.ready()
+        motion = CoefficientMotion(MotionNetworks(warper["video_warper"], warper["calibrator"]), vectors)
+        return (motion if then is None else compose(motion, then), CoefficientTrack(vectors, source.vectors[0]))
+
+
+NODES = {
+    "StyleHEAT_LoadAudioModels": (LoadAudioModels, "StyleHEAT Load Audio Models (SadTalker)"),
+    "StyleHEAT_LoadAudio": (LoadAudio, "StyleHEAT Load Audio"),
+    "StyleHEAT_AudioFlow": (AudioFlow, "StyleHEAT Audio Flow"),
+}
