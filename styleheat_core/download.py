@@ -84,7 +84,8 @@ class Progress:
 
     def __init__(self, label: str, total: int | None, done: int, stream: TextIO) -> None:
         self.label, self.total, self.done, self.stream = label, total, done, stream
-        self.start, self.start_done, self.drawn = time.monotonic(), done, 0.0
+        self.start, self.start_done = time.monotonic(), done
+        self.drawn = self.start
 
     def advance(self, count: int) -> None:
         self.done += count
@@ -96,7 +97,8 @@ class Progress:
         rate = (self.done - self.start_done) / max(self.drawn - self.start, 1e-6)
         if self.total:
             filled = int(30 * self.done / self.total)
-            bar = f"[{'#' * filled}{'.' * (30 - filled)}] {100 * self.done / self.total:5.1f}% {human_size(self.done)}/{human_size(self.total)}"
+            percent = 100 * self.done / self.total
+            bar = f"[{'#' * filled}{'.' * (30 - filled)}] {percent:5.1f}% {human_size(self.done)}/{human_size(self.total)}"
         else:
             bar = human_size(self.done)
         self.stream.write(f"\r  {self.label}: {bar} {human_size(int(rate))}/s ")
@@ -183,7 +185,7 @@ def check_asset(asset: Path, source: Source, url: str) -> None:
     """Check a downloaded asset against the known size and sha256 of `source`."""
     size = asset.stat().st_size
     if source.size is not None and size != source.size:
-        _reject(asset, f"{asset.name} from {url} has {size} bytes, expected {source.size}: the download is truncated or not the official file.")
+        _reject(asset, f"{asset.name} from {url} has {size} bytes, expected {source.size}: it is truncated or not the official file.")
     if source.sha256 is not None:
         digest = hashlib.sha256()
         with asset.open("rb") as handle:
@@ -200,7 +202,8 @@ def extract_member(archive: Path, member: str, target: Path) -> None:
         with zipfile.ZipFile(archive) as bundle:
             names = [n for n in bundle.namelist() if n.rsplit("/", 1)[-1] == member and not n.startswith("__MACOSX/")]
             if not names:
-                raise DownloadError(f"{archive} holds no {member} (it holds {', '.join(bundle.namelist()[:8])}); is it the official archive?")
+                held = ", ".join(bundle.namelist()[:8])
+                raise DownloadError(f"{archive} holds no {member} (it holds {held}); is it the official archive?")
             with bundle.open(names[0]) as source, part.open("wb") as handle:
                 while chunk := source.read(1 << 20):
                     handle.write(chunk)
@@ -275,11 +278,15 @@ def download_missing(
     sources: Mapping[str, Source] = SOURCES,
     assume_yes: bool = False,
     ask: Callable[[str], str] = input,
-    out: TextIO = sys.stdout,
-    err: TextIO = sys.stderr,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
     timeout: float = TIMEOUT_S,
 ) -> int:
-    """Fetch the selected official files missing from `dest`; 0 when every selected file is now present and valid."""
+    """Fetch the selected official files missing from `dest`; 0 when every selected file is now present and valid.
+
+    `out`/`err` default to the current sys.stdout/sys.stderr (progress bars go to `err`).
+    """
+    out, err = out or sys.stdout, err or sys.stderr
     jobs, problems = _pending(_select(keys, sources), dest, sources, out)
     if jobs:
         sizes = [remote_size(job.source.urls[0], timeout) if job.source.size is None else job.source.size for job in jobs]
