@@ -66,9 +66,16 @@ def test_discriminator_scores_each_image(discriminator):
 
 
 @torch.no_grad()
-def test_discriminator_rejects_a_batch_not_divisible_by_its_stddev_group(discriminator):
+def test_discriminator_rejects_a_batch_not_divisible_by_its_stddev_group():
+    small = Discriminator(64, channel_multiplier=1)
     with pytest.raises(ValueError, match="multiple of 4.*got 6"):
-        discriminator(torch.zeros(6, 3, 256, 256))
+        small(torch.zeros(6, 3, 64, 64))
+
+
+@torch.no_grad()
+def test_discriminator_names_the_expected_image_size():
+    with pytest.raises(ValueError, match=r"\(B, 3, 64, 64\).*resize to 64"):
+        Discriminator(64, channel_multiplier=1)(torch.zeros(2, 3, 128, 128))
 
 
 @pytest.mark.parametrize("avg_shape", [(18, 512), (1, 512), (512,)])

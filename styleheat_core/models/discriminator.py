@@ -19,6 +19,7 @@ class Discriminator(nn.Module):
 
     def __init__(self, size: int = 256, channel_multiplier: int = 2, blur_kernel: Sequence[float] = BLUR_KERNEL):
         super().__init__()
+        self.size = size
         channels = channel_widths(channel_multiplier)
         convs: list[nn.Module] = [ConvLayer(3, channels[size], 1)]
         in_channel = channels[size]
@@ -33,11 +34,13 @@ class Discriminator(nn.Module):
         self.final_linear = nn.Sequential(EqualLinear(channels[4] * 4 * 4, channels[4], activation="fused_lrelu"), EqualLinear(channels[4], 1))
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
+        if image.dim() != 4 or tuple(image.shape[1:]) != (3, self.size, self.size):
+            raise ValueError(f"discriminator takes (B, 3, {self.size}, {self.size}) images; got {tuple(image.shape)} (resize to {self.size}² first)")
+        group = min(image.shape[0], self.stddev_group)
+        if image.shape[0] % group:
+            raise ValueError(f"discriminator batch size must be a multiple of {group} (or smaller than {self.stddev_group}); got {image.shape[0]}")
         out = self.convs(image)
         batch, channel, height, width = out.shape
-        group = min(batch, self.stddev_group)
-        if batch % group:
-            raise ValueError(f"discriminator batch size must be a multiple of {group} (or smaller than {self.stddev_group}); got {batch}")
         stddev = out.view(group, -1, self.stddev_feat, channel // self.stddev_feat, height, width)
         stddev = torch.sqrt(stddev.var(0, unbiased=False) + 1e-8).mean([2, 3, 4], keepdim=True).squeeze(2)
         out = torch.cat([out, stddev.repeat(group, 1, height, width)], 1)
