@@ -12,14 +12,17 @@ from torch import nn
 from ..styleheat_core.audio.drive import audio_drive
 from ..styleheat_core.audio.sadtalker import PoseOptions, SadTalkerAudioNetworks
 from ..styleheat_core.editing.motion_edit import with_length
-from ..styleheat_core.io.loaders import load_sadtalker_audio
+from ..styleheat_core.audio.frames import mel_frames
+from ..styleheat_core.audio.waveform import speech_16k
+from ..styleheat_core.io.loaders import load_audio_warper, load_sadtalker_audio
+from ..styleheat_core.pipeline.audio_motion import LipMotion
 from ..styleheat_core.pipeline.motion import CoefficientMotion, compose
 from ..styleheat_core.pipeline.reenactment import MotionNetworks
 from ..styleheat_core.preprocess.semantics import POSE_START
 from . import comfy
 from .loaders import LOADER_CATEGORY, _file_input
 from .motion import MOTION_CATEGORY
-from .types import AUDIO_MODELS, CATEGORY, COEFFS, FLOW, MOTION_MODELS, CoefficientTrack
+from .types import AUDIO_MODELS, AUDIO_WARPER, CATEGORY, COEFFS, FLOW, MOTION_MODELS, STYLEGAN, CoefficientTrack
 
 AUDIO_EXTENSIONS = {".wav", ".mp3", ".flac", ".ogg", ".m4a", ".aac", ".mp4", ".mov", ".mkv", ".webm"}
 
@@ -131,8 +134,54 @@ class AudioFlow:
         return (motion if then is None else compose(motion, then), CoefficientTrack(vectors, source.vectors[0]))
 
 
+class LoadAudioWarper:
+    """The paper's AudioWarper (audio_warper.pt: {'net_G_ema': ...}). No official weights exist: train one with `python -m styleheat_core.train`."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"audio_warper": _file_input("audio_warper")}}
+
+    RETURN_TYPES = (AUDIO_WARPER,)
+    RETURN_NAMES = ("audio_warper",)
+    FUNCTION = "load"
+    CATEGORY = LOADER_CATEGORY
+    DESCRIPTION = __doc__
+
+    def load(self, audio_warper: str):
+        warper = load_audio_warper(comfy.resolve(audio_warper, "audio_warper"), comfy.offload_device(), torch.float32)
+        return (comfy.ManagedModel.wrap(warper, torch.float32),)
+
+
+class AudioLipFlow:
+    """The paper's audio path: after a flow (video or Audio Flow), the AudioWarper moves the lower face from the speech's mel windows."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "stylegan": (STYLEGAN,),
+                "audio_warper": (AUDIO_WARPER,),
+                "flow": (FLOW, {"tooltip": "the head and expression motion to refine (Video Flow or Audio Flow)"}),
+                "audio": ("AUDIO",),
+                "fps": ("FLOAT", {"default": 25.0, "min": 1.0, "max": 240.0, "step": 0.01}),
+            }
+        }
+
+    RETURN_TYPES = (FLOW,)
+    RETURN_NAMES = ("flow",)
+    FUNCTION = "run"
+    CATEGORY = MOTION_CATEGORY
+    DESCRIPTION = __doc__
+
+    def run(self, stylegan, audio_warper, flow, audio, fps):
+        mel = mel_frames(speech_16k(audio), fps)
+        return (LipMotion(flow, stylegan.ready(), audio_warper.ready(), mel),)
+
+
 NODES = {
     "StyleHEAT_LoadAudioModels": (LoadAudioModels, "StyleHEAT Load Audio Models (SadTalker)"),
     "StyleHEAT_LoadAudio": (LoadAudio, "StyleHEAT Load Audio"),
     "StyleHEAT_AudioFlow": (AudioFlow, "StyleHEAT Audio Flow"),
+    "StyleHEAT_LoadAudioWarper": (LoadAudioWarper, "StyleHEAT Load Audio Warper (paper)"),
+    "StyleHEAT_AudioLipFlow": (AudioLipFlow, "StyleHEAT Audio Lip Flow (paper AudioWarper)"),
 }

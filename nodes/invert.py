@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from ..styleheat_core.editing.early_stop import EarlyStop
 from ..styleheat_core.editing.optimize_inversion import optimize_inversion
 from ..styleheat_core.pipeline.inversion import ENCODER_SIZE, Inversion, InversionNetworks, invert, resize
 from ..styleheat_core.pipeline.source import SourceLatent
@@ -31,7 +32,11 @@ class Invert:
                 "portrait": ("IMAGE", {"tooltip": "one FFHQ-aligned portrait (StyleHEAT Face Align)"}),
                 "refine_steps": ("INT", {"default": 0, "min": 0, "max": 1000, "tooltip": "optimisation steps after encoding (needs a refiner); 0 = encode only"}),
             },
-            "optional": {"refiner": (REFINER,)},
+            "optional": {
+                "refiner": (REFINER,),
+                "early_stop_patience": ("INT", {"default": 0, "min": 0, "max": 1000, "tooltip": "stop refining after this many steps without improvement; 0 = run every step (official)"}),
+                "min_improvement": ("FLOAT", {"default": 0.001, "min": 0.0, "max": 0.5, "step": 0.0005, "tooltip": "relative loss decrease that counts as an improvement (0.001 = 0.1 %)"}),
+            },
             "hidden": {"node_id": "UNIQUE_ID"},
         }
 
@@ -41,7 +46,7 @@ class Invert:
     CATEGORY = CATEGORY
     DESCRIPTION = __doc__
 
-    def run(self, stylegan, encoder, portrait: torch.Tensor, refine_steps: int, refiner=None, node_id=None):
+    def run(self, stylegan, encoder, portrait: torch.Tensor, refine_steps: int, refiner=None, early_stop_patience=0, min_improvement=0.001, node_id=None):
         if portrait.shape[0] != 1:
             raise ValueError(f"StyleHEAT Invert takes one portrait; got a batch of {portrait.shape[0]} images (pick one with an image-batch selector)")
         if refine_steps > 0 and refiner is None:
@@ -51,13 +56,23 @@ class Invert:
         source = image_to_tensor(portrait, "portrait").to(param.device, param.dtype)
         inversion = invert(nets, source)
         if refine_steps > 0:
-            inversion = _refine(nets, inversion, resize(source, ENCODER_SIZE), refiner.ready(), refine_steps, comfy.progress(refine_steps, node_id))
+            early_stop = EarlyStop(early_stop_patience, min_improvement) if early_stop_patience > 0 else None
+            progress = comfy.progress(refine_steps, node_id)
+            inversion = _refine(nets, inversion, resize(source, ENCODER_SIZE), refiner.ready(), refine_steps, progress, early_stop)
         reconstruction = ((inversion.image256.float().clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).cpu()
         return (SourceLatent(inversion, nets), reconstruction)
 
 
-def _refine(nets: InversionNetworks, inversion: Inversion, source256: torch.Tensor, loss, steps: int, progress) -> Inversion:
-    """The official optimisation inversion (float32, with gradients) from the encoder result towards the source."""
+def interrupt_requested() -> bool:
+    """Whether ComfyUI's Cancel was pressed (without clearing it: `comfy.check_interrupted` raises on it afterwards)."""
+    management = comfy.model_management
+    return management is not None and management.processing_interrupted()
+
+
+def _refine(nets: InversionNetworks, inversion: Inversion, source256: torch.Tensor, loss, steps: int, progress, early_stop: EarlyStop | None) -> Inversion:
+    """The official optimisation inversion (float32, with gradients) from the encoder result towards the source.
+
+    Cancel ends the loop after the current step (`should_stop`) and then raises ComfyUI's interrupt."""
     generator = nets.generator
     dtype = next(generator.parameters()).dtype
     generator.float()
@@ -71,9 +86,12 @@ def _refine(nets: InversionNetworks, inversion: Inversion, source256: torch.Tens
                 loss,
                 steps=steps,
                 on_step=lambda report: progress(report.step + 1, steps),
+                should_stop=interrupt_requested,
+                early_stop=early_stop,
             )
     finally:
         generator.to(dtype)
+    comfy.check_interrupted()
     return Inversion(result.w_plus.to(dtype), result.feature.to(dtype), None, result.image256.to(dtype), inversion.residual)
 
 

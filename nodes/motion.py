@@ -7,7 +7,9 @@ from pathlib import Path
 
 import torch
 
-from ..styleheat_core.editing.motion_edit import EXPRESSION_PRESETS, MotionEdit, edit_motion, with_length
+from ..styleheat_core.editing.intuitive import intuitive_sweep, sweep_length
+from ..styleheat_core.editing.motion_edit import EXPRESSION_PRESETS, MotionEdit, edit_motion, helper_offset, with_length
+from ..styleheat_core.editing.schedule import RAMP_TOGGLE, SCHEDULE_CHOICES, schedule_from_choice
 from ..styleheat_core.io.loaders import load_expression_presets
 from ..styleheat_core.pipeline.motion import CoefficientMotion, compose
 from ..styleheat_core.pipeline.reenactment import MotionNetworks
@@ -19,6 +21,8 @@ from .faces import ON_MISSING, to_uint8
 from .types import CATEGORY, COEFFS, DEEP3D, FLOW, MOTION_MODELS, CoefficientTrack, Deep3DModels
 
 MOTION_CATEGORY = f"{CATEGORY}/motion"
+INTUITIVE_SWEEP = "official intuitive sweep"
+MOTION_PRESETS = ["none", INTUITIVE_SWEEP]
 
 
 def cache_dir() -> Path:
@@ -74,11 +78,14 @@ class Extract3DMM:
 
 
 class Edit3DMM:
-    """Pose and expression edits of a motion track (official intuitive editing): angle offsets, expression presets, ramps."""
+    """Pose and expression edits of a motion track (official intuitive editing): angle and translation offsets,
+    expression presets, blink / mouth-open, schedules and keyframes, and the official intuitive sweep."""
 
     @classmethod
     def INPUT_TYPES(cls):
         angle = {"default": 0.0, "min": -45.0, "max": 45.0, "step": 0.5}
+        shift = {"default": 0.0, "min": -1.0, "max": 1.0, "step": 0.01}
+        helper = {"default": 0.0, "min": -1.0, "max": 2.0, "step": 0.05}
         return {
             "required": {
                 "coefficients": (COEFFS,),
@@ -87,9 +94,19 @@ class Edit3DMM:
                 "roll": ("FLOAT", {**angle, "tooltip": "degrees, tilt"}),
                 "expression": (["keep", *EXPRESSION_PRESETS], {"default": "keep", "tooltip": "presets need intuitive_edit/expression.pth"}),
                 "expression_strength": ("FLOAT", {"default": 1.0, "min": 0.0, "max": 2.0, "step": 0.05}),
-                "ramp": ("BOOLEAN", {"default": False, "tooltip": "grow the edit from nothing at the first frame to full at the last"}),
+                "ramp": ("BOOLEAN", {"default": False, "tooltip": f"with schedule '{RAMP_TOGGLE}': grow the edit from nothing at the first frame to full at the last"}),
                 "frames": ("INT", {"default": 0, "min": 0, "max": 10000, "tooltip": "0 = keep the length; else cut or hold the last frame (animate a still)"}),
-            }
+            },
+            "optional": {
+                "translation_x": ("FLOAT", {**shift, "tooltip": "Deep3D translation offset (x)"}),
+                "translation_y": ("FLOAT", {**shift, "tooltip": "Deep3D translation offset (y)"}),
+                "translation_z": ("FLOAT", {**shift, "tooltip": "Deep3D translation offset (z)"}),
+                "blink": ("FLOAT", {**helper, "tooltip": "adds the official expression_eyes - expression_center offset (needs intuitive_edit/expression.pth)"}),
+                "mouth_open": ("FLOAT", {**helper, "tooltip": "adds the official expression_mouth - expression_center offset (needs intuitive_edit/expression.pth)"}),
+                "schedule": (list(SCHEDULE_CHOICES), {"default": RAMP_TOGGLE, "tooltip": "weight of the edit over the frames (0 = none, 1 = full)"}),
+                "keyframes": ("STRING", {"default": "0:0, 24:1", "tooltip": "schedule 'keyframes': frame:weight pairs, linear in between, held outside"}),
+                "preset": (MOTION_PRESETS, {"default": MOTION_PRESETS[0], "tooltip": f"'{INTUITIVE_SWEEP}': the official {sweep_length()}-frame rotation + expression sweep of the first frame (needs intuitive_edit/expression.pth); the edits above apply on top"}),
+            },
         }
 
     RETURN_TYPES = (COEFFS,)
@@ -98,12 +115,25 @@ class Edit3DMM:
     CATEGORY = MOTION_CATEGORY
     DESCRIPTION = __doc__
 
-    def run(self, coefficients: CoefficientTrack, pitch, yaw, roll, expression, expression_strength, ramp, frames):
-        vectors = coefficients.vectors if frames == 0 else with_length(coefficients.vectors, frames)
-        target = None
-        if expression != "keep":
-            target = load_expression_presets(comfy.resolve("intuitive_edit/expression.pth", "expression_presets"))[expression]
-        edit = MotionEdit(pitch, yaw, roll, target, expression_strength, ramp)
+    def run(
+        self, coefficients: CoefficientTrack, pitch, yaw, roll, expression, expression_strength, ramp, frames,
+        translation_x=0.0, translation_y=0.0, translation_z=0.0, blink=0.0, mouth_open=0.0, schedule=RAMP_TOGGLE, keyframes="", preset=MOTION_PRESETS[0],
+    ):
+        if preset not in MOTION_PRESETS:
+            raise ValueError(f"unknown preset '{preset}'; choose one of {MOTION_PRESETS}")
+        helpers = {name: weight for name, weight in (("blink", blink), ("mouth_open", mouth_open)) if weight != 0}
+        needs_presets = expression != "keep" or helpers or preset == INTUITIVE_SWEEP
+        presets = load_expression_presets(comfy.resolve("intuitive_edit/expression.pth", "expression_presets")) if needs_presets else {}
+        vectors = intuitive_sweep(coefficients.vectors[0], presets) if preset == INTUITIVE_SWEEP else coefficients.vectors
+        vectors = vectors if frames == 0 else with_length(vectors, frames)
+        edit = MotionEdit(
+            pitch, yaw, roll,
+            expression=presets[expression] if expression != "keep" else None,
+            expression_strength=expression_strength,
+            schedule=schedule_from_choice(schedule, ramp, keyframes),
+            translation=(translation_x, translation_y, translation_z),
+            expression_offset=helper_offset(presets, helpers) if helpers else None,
+        )
         return (CoefficientTrack(edit_motion(vectors, edit), coefficients.source),)
 
 

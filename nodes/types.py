@@ -15,6 +15,7 @@ ENCODER = "STYLEHEAT_ENCODER"
 MOTION_MODELS = "STYLEHEAT_MOTION_MODELS"
 DEEP3D = "STYLEHEAT_3DMM_MODEL"
 AUDIO_MODELS = "STYLEHEAT_AUDIO_MODELS"
+AUDIO_WARPER = "STYLEHEAT_AUDIO_WARPER"
 REFINER = "STYLEHEAT_REFINER"
 LATENT = "STYLEHEAT_LATENT"
 COEFFS = "STYLEHEAT_COEFFS"
@@ -50,3 +51,14 @@ class CoefficientTrack:
     @property
     def num_frames(self) -> int:
         return int(self.vectors.shape[0])
+
+
+DIRECTION = "STYLEHEAT_DIRECTION"
+
+
+@dataclass(frozen=True)
+class LatentDirection:
+    """What STYLEHEAT_DIRECTION carries: a W (1, 512) or W+ (18, 512) direction and where it came from."""
+
+    vector: torch.Tensor
+    name: str

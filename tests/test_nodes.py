@@ -7,7 +7,7 @@ import torch
 from styleheat_core.preprocess.video_io import iter_video_frames
 from tests.support.model_folder import recipe_model_folder
 from tests.support.pack import node, pack
-from tests.support.preprocess import PORTRAIT, TALKING_VIDEO, needs_media, rgb
+from tests.support.preprocess import MEDIA_DIR, PORTRAIT, TALKING_VIDEO, needs_media, rgb
 
 FRAMES = 3
 
@@ -76,3 +76,36 @@ def test_video_driven_graph_equals_core_pipeline_and_pastes_back(models, driving
     outside = mask[0] == 0
     assert torch.equal(images[0][outside], portrait[0][outside])
     assert 0.05 < mask.mean() < 0.9
+
+
+@needs_media
+def test_audio_lip_flow_moves_the_lower_face_for_every_audio_frame(models):
+    import soundfile
+
+    portrait = _image(rgb(PORTRAIT))
+    aligned, _ = node("StyleHEAT_FaceAlign").run(portrait, "1024", 0)
+    latent, _ = node("StyleHEAT_Invert").run(models["stylegan"], models["encoder"], aligned, 0)
+    (source,) = node("StyleHEAT_3DMMExtract").run(models["deep3d"], portrait, "fixed", False, False, 0.0, 0, "error")
+    (still,) = node("StyleHEAT_3DMMEdit").run(source, 0.0, 0.0, 0.0, "keep", 1.0, False, 2)
+    (head,) = node("StyleHEAT_VideoFlow").run(models["motion"], still)
+    speech, rate = soundfile.read(MEDIA_DIR / "speech_radio34_16k.wav", dtype="float32")
+    audio = {"waveform": torch.from_numpy(speech[16000 : 16000 + rate * 2 // 25].T.copy())[None], "sample_rate": rate}  # 2 frames at 25 fps
+    (warper,) = node("StyleHEAT_LoadAudioWarper").load("audio_warper.pt")
+    (lips,) = node("StyleHEAT_AudioLipFlow").run(models["stylegan"], warper, head, audio, 25.0)
+    assert lips.num_frames == 2
+    from styleheat_core.models.flow import coordinate_grid
+
+    motion = lips.motion(latent.inversion.expand(2), [0, 1])
+    assert len(motion.grids) == 2
+    identity = coordinate_grid(2, 64, 64, motion.grids[-1])
+    assert torch.equal(motion.grids[-1][:, :32], identity[:, :32])
+    assert (motion.grids[-1][:, 32:] - identity[:, 32:]).abs().max() > 1e-3
+    frames = {}
+    for name, flow in (("head", head), ("lips", lips)):
+        (features,) = node("StyleHEAT_WarpFeatures").run(latent, flow)
+        frames[name] = node("StyleHEAT_StyleGANDecode").run(models["stylegan"], features, "256", 2, 25.0)[0]
+    change = (frames["lips"] - frames["head"]).abs().mean(dim=(0, 2, 3))
+    # Each extra grid also shrinks the frame slightly at its borders (the official align_corners quirk),
+    # so compare the mouth band with the upper-face interior, away from the borders.
+    assert change[144:224].mean() > 1e-3
+    assert change[144:224].mean() > 2 * change[32:96].mean()

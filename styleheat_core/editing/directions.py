@@ -1,4 +1,4 @@
-"""Global attribute edits of W+ codes: InterFaceGAN directions and GANSpace components (official semantics).
+"""Global attribute edits of W+ codes: InterFaceGAN directions, GANSpace components (official semantics), portrait differences.
 
 InterFaceGAN adds `factor * direction` to every W+ row. GANSpace sets an absolute coordinate: the
 current coordinate along a PCA component is measured on row 0, and rows start..end-1 are moved
@@ -64,3 +64,15 @@ def edit_latent(w_plus: torch.Tensor, choice: str, factor: float, interfacegan: 
             raise KeyError(f"edit '{choice}' needs the GANSpace PCA file ffhq_pca.pt")
         return apply_ganspace(w_plus, pca, GANSPACE_PRESETS[choice], factor)
     raise ValueError(f"unknown edit '{choice}'; choose one of {sorted(INTERFACEGAN_PRESETS) + sorted(GANSPACE_PRESETS)}")
+
+
+def direction_between(start: torch.Tensor, end: torch.Tensor, per_layer: bool = True) -> torch.Tensor:
+    """The mean W+ difference end - start of two inverted portraits: (18, 512), or its layer mean (1, 512).
+
+    Applied with `apply_interfacegan` at strength 1 it moves `start` onto `end` (per layer) or by
+    the average of their difference (layer mean); batches are averaged.
+    """
+    if start.dim() != 3 or start.shape[1:] != end.shape[1:]:
+        raise ValueError(f"both portraits need W+ codes of the same (B, layers, 512) shape; got {tuple(start.shape)} and {tuple(end.shape)}")
+    difference = end.float().mean(dim=0) - start.float().mean(dim=0)
+    return difference if per_layer else difference.mean(dim=0, keepdim=True)

@@ -2,7 +2,8 @@
 
 Starting from the encoder inversion, Adam (lr 0.01) minimises `InversionLoss` against the source
 upsampled to 1024. As official, the returned W+ is the one rendered in the last step (before that
-step's update) while the feature is the updated one.
+step's update) while the feature is the updated one. Beyond the official fixed 250 steps, a run
+can stop early when the loss plateaus (`EarlyStop`) or when `should_stop` says so (cancel).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from ..models.stylegan2 import Generator
+from .early_stop import EarlyStop, Plateau
 from .inversion_loss import InversionLoss
 
 FIRST_OPTIMISED_ROW = 9
@@ -34,10 +36,13 @@ class StepReport:
 
 @dataclass
 class OptimizedInversion:
+    """The refined W+ and feature, the last rendering at 256, and why the run ended: 'steps', 'plateau' or 'cancelled'."""
+
     w_plus: torch.Tensor
     feature: torch.Tensor
     image256: torch.Tensor
     steps_run: int
+    stop_reason: str = "steps"
 
 
 def optimize_inversion(
@@ -50,8 +55,10 @@ def optimize_inversion(
     lr: float = 0.01,
     on_step: Callable[[StepReport], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    early_stop: EarlyStop | None = None,
 ) -> OptimizedInversion:
-    """Run up to `steps` Adam steps; `on_step` sees each step, `should_stop` cancels after any step (at least one runs)."""
+    """Run up to `steps` Adam steps; `on_step` sees each step, `should_stop` cancels after any step (at least one runs),
+    `early_stop` ends the run once the total loss has stopped improving."""
     if steps < 1:
         raise ValueError(f"optimisation needs at least 1 step; got {steps}")
     target = F.interpolate(image256, (OUTPUT_SIZE, OUTPUT_SIZE), mode="bilinear", align_corners=False)
@@ -59,9 +66,11 @@ def optimize_inversion(
     feature_init = f_init.detach()
     feature = f_init.detach().clone().requires_grad_(True)
     optimizer = torch.optim.Adam(rows[FIRST_OPTIMISED_ROW:] + [feature], lr=lr)
-    steps_run = 0
+    plateau = Plateau(early_stop) if early_stop is not None else None
+    steps_run, stop_reason = 0, "steps"
     for step in range(steps):
         if step and should_stop is not None and should_stop():
+            stop_reason = "cancelled"
             break
         optimizer.zero_grad()
         current = torch.stack(rows).unsqueeze(0)
@@ -72,5 +81,8 @@ def optimize_inversion(
         steps_run = step + 1
         if on_step is not None:
             on_step(StepReport(step, total.detach(), {k: v.detach() for k, v in components.items()}, image.detach(), rows, feature))
+        if plateau is not None and plateau.update(float(total.detach())):
+            stop_reason = "plateau"
+            break
     image256_out = F.interpolate(image.detach(), (256, 256), mode="bilinear", align_corners=False)
-    return OptimizedInversion(current.detach(), feature.detach(), image256_out, steps_run)
+    return OptimizedInversion(current.detach(), feature.detach(), image256_out, steps_run, stop_reason)

@@ -20,7 +20,7 @@ from ..models.sadtalker_audio2exp import SimpleWrapperV2
 from ..models.sadtalker_audio2pose import Audio2Pose
 from ..models.stylegan2 import Generator
 from ..models.vgg19 import VGG19Features
-from ..models.warper import VideoWarper
+from ..models.warper import AudioWarper, VideoWarper
 
 MODEL_FOLDER = "models/styleheat"
 RELEASE = "the StyleHEAT GitHub release (FeiiYin/StyleHEAT, tag 'styleheat')"
@@ -141,6 +141,14 @@ OFFICIAL_FILES: dict[str, OfficialFile] = {
             RELEASE,
             {"X_mean": TensorEntry("X_mean", ((512,),)), "X_comp": TensorEntry("X_comp", ((512, 512),)), "X_stdev": TensorEntry("X_stdev", ((512,),))},
             extra_top_level=("X_var_ratio",),
+        ),
+        OfficialFile(
+            "audio_warper",
+            "audio_warper.pt",
+            "the paper's AudioWarper {'net_G_ema': AudioWarper state dict} (official weights were never released)",
+            "your own training: python -m styleheat_core.train (audio stage), or a StyleHEAT audio_warper_path checkpoint",
+            {"net_G_ema": ModuleEntry("audio_warper", AudioWarper)},
+            extra_top_level=("net_G", "opt_G", "sch_G", "current_epoch", "current_iteration"),
         ),
         OfficialFile(
             "expression_presets",

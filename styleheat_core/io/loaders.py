@@ -14,6 +14,7 @@ from ..models.deep3d import Deep3DReconNet
 from ..models.discriminator import Discriminator
 from ..models.stylegan2 import Generator
 from ..models.vgg19 import VGG19Features
+from ..models.warper import AudioWarper
 from ..pipeline.inversion import EncoderNetworks, InversionNetworks
 from ..pipeline.reenactment import MotionNetworks
 from ..preprocess.deep3d_align import standard_landmarks_5
@@ -75,6 +76,11 @@ def load_motion_networks(path: PathLike, device: torch.device | str = "cpu", dty
     return MotionNetworks(nets["video_warper"], nets["calibrator"])
 
 
+def load_audio_warper(path: PathLike, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> AudioWarper:
+    """audio_warper.pt (net_G_ema) -> the paper's AudioWarper."""
+    return load_networks(path, "audio_warper", device, dtype)["audio_warper"]
+
+
 def load_deep3d(path: PathLike, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> Deep3DReconNet:
     """Deep3D/epoch_20.pth (net_recon) -> the 257-coefficient regressor."""
     return load_networks(path, "deep3d", device, dtype)["deep3d"]
@@ -113,7 +119,7 @@ def load_expression_presets(path: PathLike) -> dict[str, torch.Tensor]:
 
 
 def load_direction_file(path: PathLike) -> torch.Tensor:
-    """A user's W+ direction (.pt/.pth/.safetensors holding one tensor, alone or as the only dict value): (1|18, 512) float32."""
+    """A user's W+ direction (.pt/.pth/.npy/.safetensors holding one tensor, alone or as the only dict value): (1|18, 512) float32."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"direction file {path} not found")
@@ -122,10 +128,14 @@ def load_direction_file(path: PathLike) -> torch.Tensor:
             from safetensors.torch import load_file
 
             content = load_file(str(path))
+        elif path.suffix == ".npy":
+            content = torch.from_numpy(np.load(path, allow_pickle=False).astype(np.float32))
         else:
             content = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
-        raise CheckpointError(f"direction file {path} cannot be read safely ({error}); save it with torch.save(tensor) or as safetensors") from error
+        raise CheckpointError(
+            f"direction file {path} cannot be read safely ({error}); save it with torch.save(tensor), numpy.save(array) or as safetensors"
+        ) from error
     tensors = list(content.values()) if isinstance(content, dict) else [content]
     if len(tensors) != 1 or not isinstance(tensors[0], torch.Tensor):
         raise CheckpointError(f"direction file {path} must hold exactly one tensor; it holds {len(tensors)} values")

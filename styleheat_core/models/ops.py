@@ -2,7 +2,9 @@
 
 Parameter and buffer names follow the rosinality layout so official state dicts load unchanged.
 `upfirdn2d` computes what the official CUDA kernel computes (zero-insertion upsampling, padding,
-convolution with the flipped kernel, subsampling), but as one depthwise convolution per call.
+convolution with the flipped kernel, subsampling) as one depthwise convolution per call: upsampling
+is a strided transposed convolution (no zero-inserted copy), symmetric padding happens inside the
+convolution (no padded copy). Both keep the input's memory format (channels_last is much faster on CPU).
 """
 
 from __future__ import annotations
@@ -28,21 +30,29 @@ def make_kernel(k: Sequence[float]) -> torch.Tensor:
 
 def upfirdn2d(x: torch.Tensor, kernel: torch.Tensor, up: int = 1, down: int = 1, pad: tuple[int, int] = (0, 0)) -> torch.Tensor:
     """Upsample by zero insertion, pad (negative pads crop), FIR-filter, then subsample, per channel."""
-    batch, channels, height, width = x.shape
-    if up > 1:
-        x = x.reshape(batch, channels, height, 1, width, 1)
-        x = F.pad(x, [0, up - 1, 0, 0, 0, up - 1])
-        x = x.reshape(batch, channels, height * up, width * up)
+    channels = x.shape[1]
     pad0, pad1 = pad
-    x = F.pad(x, [pad0, pad1, pad0, pad1])
+    if up > 1:
+        # Transposed conv = zero insertion + full convolution with the unflipped kernel; then crop/pad
+        # its (H-1)*up + k rows to the rows [k-1-pad0, H*up + pad1) that the definition keeps.
+        weight = kernel.to(x.dtype).expand(channels, 1, *kernel.shape)
+        before, after = pad0 + 1 - kernel.shape[0], up + pad1 - kernel.shape[0]
+        if before == after <= 0:
+            out = F.conv_transpose2d(x, weight, stride=up, padding=-before, groups=channels)
+        else:
+            out = F.pad(F.conv_transpose2d(x, weight, stride=up, groups=channels), [before, after, before, after])
+        return out[:, :, ::down, ::down] if down > 1 else out
     weight = torch.flip(kernel, [0, 1]).to(x.dtype).expand(channels, 1, *kernel.shape)
-    return F.conv2d(x, weight, stride=down, groups=channels)
+    if pad0 == pad1 >= 0:
+        return F.conv2d(x, weight, stride=down, padding=pad0, groups=channels)
+    return F.conv2d(F.pad(x, [pad0, pad1, pad0, pad1]), weight, stride=down, groups=channels)
 
 
 def fused_leaky_relu(x: torch.Tensor, bias: torch.Tensor, negative_slope: float = 0.2, scale: float = SQRT2) -> torch.Tensor:
-    """leaky_relu(x + bias) * sqrt(2), bias broadcast over the channel axis 1."""
+    """leaky_relu(x + bias) * sqrt(2), bias broadcast over the channel axis 1 (one new tensor, updated in place)."""
     shape = (1, bias.shape[0]) + (1,) * (x.ndim - 2)
-    return F.leaky_relu(x + bias.view(shape), negative_slope) * scale
+    out = x + bias.view(shape)
+    return F.leaky_relu_(out, negative_slope).mul_(scale)
 
 
 class FusedLeakyReLU(nn.Module):

@@ -36,7 +36,11 @@ class PixelNorm(nn.Module):
 
 
 class ModulatedConv2d(nn.Module):
-    """Style-modulated, optionally demodulated convolution, one grouped conv per batch."""
+    """Style-modulated, optionally demodulated convolution.
+
+    `style` has one row per sample (one grouped conv over the batch) or a single row shared by the
+    whole batch (one modulated weight, a plain conv over the batch).
+    """
 
     def __init__(
         self,
@@ -65,18 +69,22 @@ class ModulatedConv2d(nn.Module):
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         batch, in_channel, height, width = x.shape
+        groups = style.shape[0]
+        if groups not in (1, batch):
+            raise ValueError(f"styles must have one row or one per sample ({batch}); got {groups}")
         k = self.kernel_size
-        style = self.modulation(style).view(batch, 1, in_channel, 1, 1)
+        style = self.modulation(style).view(groups, 1, in_channel, 1, 1)
         weight = self.scale * self.weight * style
         if self.demodulate:
             demod = torch.rsqrt(weight.pow(2).sum([2, 3, 4]) + 1e-8)
-            weight = weight * demod.view(batch, self.out_channel, 1, 1, 1)
-        x = x.reshape(1, batch * in_channel, height, width)
+            weight = weight * demod.view(groups, self.out_channel, 1, 1, 1)
+        if groups > 1:
+            x = x.reshape(1, batch * in_channel, height, width)
         if self.upsample:
-            weight = weight.transpose(1, 2).reshape(batch * in_channel, self.out_channel, k, k)
-            out = F.conv_transpose2d(x, weight, padding=0, stride=2, groups=batch)
+            weight = weight.transpose(1, 2).reshape(groups * in_channel, self.out_channel, k, k)
+            out = F.conv_transpose2d(x, weight, padding=0, stride=2, groups=groups)
             return self.blur(out.view(batch, self.out_channel, *out.shape[-2:]))
-        out = F.conv2d(x, weight.reshape(batch * self.out_channel, in_channel, k, k), padding=self.padding, groups=batch)
+        out = F.conv2d(x, weight.reshape(groups * self.out_channel, in_channel, k, k), padding=self.padding, groups=groups)
         return out.view(batch, self.out_channel, *out.shape[-2:])
 
 
@@ -148,7 +156,11 @@ def channel_widths(channel_multiplier: int) -> dict[int, int]:
 
 
 class Generator(nn.Module):
-    """StyleGAN2 synthesis from W+ with StyleHEAT's conditions at the 64x64 layer."""
+    """StyleGAN2 synthesis from W+ with StyleHEAT's conditions at the 64x64 layer.
+
+    Activations run in `memory_format` (channels_last by default: much faster convolutions on CPU,
+    tensor-core friendly on GPU; `torch.contiguous_format` gives the plain NCHW path).
+    """
 
     def __init__(
         self,
@@ -185,6 +197,7 @@ class Generator(nn.Module):
             self.to_rgbs.append(ToRGB(out_channel, style_dim))
             in_channel = out_channel
         self.n_latent = self.log_size * 2 - 2
+        self.memory_format = torch.channels_last
 
     def get_latent(self, z: torch.Tensor) -> torch.Tensor:
         """Mapping network z -> w."""
@@ -208,14 +221,16 @@ class Generator(nn.Module):
     ) -> SynthesisOutput:
         """Synthesise from W+ (B, n_latent, style_dim).
 
-        At the 64x64 layer, in the official order: modulate by the HFGI (scale, shift), record
+        W+ may instead have batch 1 while the 64x64 conditions (`f_condition`, `grids`, `refining_condition`)
+        have batch B: the code is then shared by the B frames, the layers below 64x64 run once, and the
+        image has batch B. At the 64x64 layer, in the official order: modulate by the HFGI (scale, shift), record
         `f_latent`, replace by `f_condition`, warp by each grid, refine with the calibrator's
         (scale, shift) pairs. The RGB skip of the lower resolutions is never warped.
         """
         if w_plus.dim() != 3 or w_plus.shape[1] != self.n_latent:
             raise ValueError(f"W+ codes must have shape (B, {self.n_latent}, {self.style_dim}); got {tuple(w_plus.shape)}")
         refining = refining_condition or ()
-        out = self.conv1(self.input(w_plus.shape[0]), w_plus[:, 0])
+        out = self.conv1(self.input(w_plus.shape[0]).contiguous(memory_format=self.memory_format), w_plus[:, 0])
         skip = self.to_rgb1(out, w_plus[:, 1])
         f_latent = None
         index = 1
@@ -228,9 +243,11 @@ class Generator(nn.Module):
                 if f_condition is not None:
                     out = f_condition
                 for grid in grids:
-                    out = warp(out, grid)
+                    out = warp(out.expand(grid.shape[0], -1, -1, -1), grid)
             if FEATURE_HOOK_INDEX <= index < len(refining):
                 out = out * (1 + refining[index - 1]) + refining[index]
+            if index == FEATURE_HOOK_INDEX:
+                out = out.contiguous(memory_format=self.memory_format)
             out = conv(out, w_plus[:, index + 1])
             skip = to_rgb(out, w_plus[:, index + 2], skip)
             index += 2

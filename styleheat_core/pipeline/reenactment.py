@@ -54,6 +54,12 @@ def warp_feature(feature: torch.Tensor, grids: Sequence[torch.Tensor]) -> torch.
     return warped
 
 
+def shared_code(w_plus: torch.Tensor) -> torch.Tensor:
+    """The first row of a batch of W+ codes when all rows are equal (the generator then shares it), else all rows."""
+    first = w_plus[:1]
+    return first if torch.equal(w_plus, first.expand_as(w_plus)) else w_plus
+
+
 def render_frames(generator: Generator, calibrator: nn.Module | None, source: Inversion, motion: FrameMotion) -> torch.Tensor:
     """Final frames (B,3,1024,1024), raw network values (no clamp).
 
@@ -61,6 +67,7 @@ def render_frames(generator: Generator, calibrator: nn.Module | None, source: In
     by the unwarped source feature, warped by the grids, then refined by the calibrator's 64x64
     (scale, shift). The HFGI modulation is not passed: it would only touch the layer output that
     the source feature replaces. Without a calibrator the warped feature is decoded as it is.
+    Frames that share one W+ code (no per-frame edits) share the generator's layers below 64x64.
     """
     batch = motion.descriptor.shape[0]
     frames = source.expand(batch)
@@ -70,7 +77,7 @@ def render_frames(generator: Generator, calibrator: nn.Module | None, source: In
         warped = warp_feature(frames.feature, motion.grids).to(param.device, param.dtype)
         refining = [r.to(frames.feature) for r in calibrator(warped, motion.descriptor.to(param.device, param.dtype))]
     return generator(
-        frames.w_plus,
+        shared_code(frames.w_plus),
         f_condition=frames.feature,
         grids=motion.grids,
         refining_condition=refining,

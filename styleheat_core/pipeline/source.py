@@ -3,6 +3,8 @@
 Official attribute editing re-decodes the edited W+ code with the source's HFGI residual
 (`HFGI.edit`), and ramps the edit strength over the video. `SourceLatent.at_frames` does the
 same per frame, lazily, so that an edited 1000-frame video never holds 1000 feature maps.
+An edit whose scheduled strength is 0 at a frame is skipped there; frames where every edit is
+skipped see the source inversion itself, as the first batch of the official ramp does.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Callable, Sequence
 
 import torch
 
+from ..editing.schedule import StrengthSchedule
 from .inversion import Inversion, InversionNetworks, decode_with_residual, render_for_encoder
 
 # (w_plus (B,18,512), strength) -> edited w_plus
@@ -20,17 +23,15 @@ WPlusEdit = Callable[[torch.Tensor, float], torch.Tensor]
 
 @dataclass(frozen=True)
 class ScheduledEdit:
-    """One W+ edit: `apply(w, strength)`; with `ramp` the strength grows linearly to `strength` over the frames."""
+    """One W+ edit: `apply(w, strength)`, its strength spread over the frames by `schedule`."""
 
     name: str
     apply: WPlusEdit
     strength: float
-    ramp: bool = False
+    schedule: StrengthSchedule = field(default_factory=StrengthSchedule)
 
     def strength_at(self, frame: int, num_frames: int) -> float:
-        if not self.ramp or num_frames <= 1:
-            return self.strength
-        return self.strength * frame / (num_frames - 1)
+        return self.schedule.value(frame, num_frames, self.strength)
 
 
 @dataclass(frozen=True)
@@ -53,12 +54,14 @@ class SourceLatent:
     def edited_w_plus(self, frame: int, num_frames: int) -> torch.Tensor:
         w_plus = self.inversion.w_plus
         for edit in self.edits:
-            w_plus = edit.apply(w_plus, edit.strength_at(frame, num_frames))
+            strength = edit.strength_at(frame, num_frames)
+            if strength != 0:
+                w_plus = edit.apply(w_plus, strength)
         return w_plus
 
     @torch.no_grad()
     def at_frames(self, frames: Sequence[int], num_frames: int) -> Inversion:
-        """The source as seen by a batch of frames: unchanged without edits, else re-decoded per distinct strength."""
+        """The source as seen by a batch of frames: unchanged where no edit is active, else re-decoded per distinct strength."""
         if not self.edits:
             return self.inversion.expand(len(frames))
         decoded: dict[tuple[float, ...], Inversion] = {}
@@ -66,7 +69,8 @@ class SourceLatent:
         for frame in frames:
             key = tuple(edit.strength_at(frame, num_frames) for edit in self.edits)
             if key not in decoded:
-                decoded[key] = self._decode(self.edited_w_plus(frame, num_frames))
+                active = any(strength != 0 for strength in key)
+                decoded[key] = self._decode(self.edited_w_plus(frame, num_frames)) if active else self.inversion
             per_frame.append(decoded[key])
         return _stack(per_frame)
 
@@ -81,6 +85,6 @@ def _stack(items: list[Inversion]) -> Inversion:
         return torch.cat([get(item) for item in items])
 
     condition = None
-    if items[0].condition is not None:
+    if all(item.condition is not None for item in items):
         condition = (cat(lambda i: i.condition[0]), cat(lambda i: i.condition[1]))
     return Inversion(cat(lambda i: i.w_plus), cat(lambda i: i.feature), condition, cat(lambda i: i.image256), cat(lambda i: i.residual))
