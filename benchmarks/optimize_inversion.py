@@ -21,11 +21,11 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from styleheat_core.editing.inversion_loss import InversionLoss, WPlusPCA  # noqa: E402
-from styleheat_core.editing.optimize_inversion import StepReport, optimize_inversion  # noqa: E402
-from styleheat_core.models.stylegan2 import Generator  # noqa: E402
-from styleheat_core.models.vgg19 import VGG19Features  # noqa: E402
-from tests.support.golden import GoldenCase, network_state_dict  # noqa: E402
+from styleheat_core.editing.inversion_loss import InversionLoss, WPlusPCA
+from styleheat_core.editing.optimize_inversion import StepReport, optimize_inversion
+from styleheat_core.models.stylegan2 import Generator
+from styleheat_core.models.vgg19 import VGG19Features
+from tests.support.golden import GoldenCase, network_state_dict
 
 
 def main() -> int:

@@ -38,7 +38,10 @@ def _source(latent_node: str = "7") -> dict:
     return {
         "1": _node("LoadImage", "Portrait", image=PORTRAIT),
         "2": _node("StyleHEAT_FaceAlign", image=["1", 0], size="1024", face_index=0),
-        latent_node: _node("StyleHEAT_Invert", stylegan=["3", 0], encoder=["4", 0], portrait=["2", 0], refine_steps=0),
+        latent_node: _node(
+            "StyleHEAT_Invert", stylegan=["3", 0], encoder=["4", 0], portrait=["2", 0], refine_steps=0,
+            early_stop_patience=0, min_improvement=0.001,
+        ),
     }
 
 
@@ -76,7 +79,10 @@ def video_reenactment() -> dict:
 def attribute_editing() -> dict:
     """Video-driven, with the source aged over the video by an InterFaceGAN direction (official attribute editing)."""
     graph = {**_models(), **_source(), **_driving_video(), **_render(["18", 0], ["11", 0], ["9", 2], ["9", 1], "attribute_edit")}
-    graph["18"] = _node("StyleHEAT_StyleDirection", latent=["7", 0], edit="age (InterFaceGAN)", strength=5.0, ramp=True, direction_file="")
+    graph["18"] = _node(
+        "StyleHEAT_StyleDirection", latent=["7", 0], edit="age (InterFaceGAN)", strength=5.0, ramp=True, direction_file="",
+        schedule="official", keyframes="0:0, 24:5",
+    )
     return graph
 
 
@@ -89,7 +95,8 @@ def intuitive_editing() -> dict:
     )
     graph["19"] = _node(
         "StyleHEAT_3DMMEdit", coefficients=["10", 0], pitch=0.0, yaw=15.0, roll=0.0, expression="keep",
-        expression_strength=1.0, ramp=True, frames=25,
+        expression_strength=1.0, ramp=True, frames=25, translation_x=0.0, translation_y=0.0, translation_z=0.0,
+        blink=0.0, mouth_open=0.0, schedule="by ramp toggle", keyframes="0:0, 24:1", preset="none",
     )
     graph["11"] = _node("StyleHEAT_VideoFlow", motion_models=["5", 0], coefficients=["19", 0])
     return graph

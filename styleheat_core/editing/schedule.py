@@ -10,6 +10,7 @@ last batch stays below the full factor.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import pairwise
 
 SCHEDULES = ("constant", "linear", "ease_in_out", "official", "keyframes")
 OFFICIAL_BATCH_SIZE = 10
@@ -68,7 +69,7 @@ def _interpolate(keyframes: tuple[tuple[int, float], ...], frame: int) -> float:
     """Linear between keyframes, held before the first and after the last."""
     if frame <= keyframes[0][0]:
         return keyframes[0][1]
-    for (f0, v0), (f1, v1) in zip(keyframes, keyframes[1:]):
+    for (f0, v0), (f1, v1) in pairwise(keyframes):
         if frame <= f1:
             return v0 + (v1 - v0) * (frame - f0) / (f1 - f0)
     return keyframes[-1][1]

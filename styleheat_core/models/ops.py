@@ -48,22 +48,29 @@ def upfirdn2d(x: torch.Tensor, kernel: torch.Tensor, up: int = 1, down: int = 1,
     return F.conv2d(F.pad(x, [pad0, pad1, pad0, pad1]), weight, stride=down, groups=channels)
 
 
-def fused_leaky_relu(x: torch.Tensor, bias: torch.Tensor, negative_slope: float = 0.2, scale: float = SQRT2) -> torch.Tensor:
-    """leaky_relu(x + bias) * sqrt(2), bias broadcast over the channel axis 1 (one new tensor, updated in place)."""
+def fused_leaky_relu(
+    x: torch.Tensor, bias: torch.Tensor, negative_slope: float = 0.2, scale: float = SQRT2, inplace: bool = False
+) -> torch.Tensor:
+    """leaky_relu(x + bias) * sqrt(2) (as leaky_relu((x + bias) * sqrt(2))), bias broadcast over the channel axis 1.
+
+    Computed in one tensor: a new one, or `x` itself with `inplace` (for a fresh layer output that
+    nothing else reads). Autograd allows both: only the activation's own result is saved, and it is last.
+    """
     shape = (1, bias.shape[0]) + (1,) * (x.ndim - 2)
-    out = x + bias.view(shape)
-    return F.leaky_relu_(out, negative_slope).mul_(scale)
+    out = x.add_(bias.view(shape)) if inplace else x + bias.view(shape)
+    return F.leaky_relu_(out.mul_(scale), negative_slope)
 
 
 class FusedLeakyReLU(nn.Module):
-    """Bias + leaky ReLU(0.2) + gain sqrt(2); the bias parameter is named `bias`."""
+    """Bias + leaky ReLU(0.2) + gain sqrt(2); the bias parameter is named `bias`. `inplace` overwrites the input."""
 
-    def __init__(self, channels: int):
+    def __init__(self, channels: int, inplace: bool = False):
         super().__init__()
         self.bias = nn.Parameter(torch.zeros(channels))
+        self.inplace = inplace
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return fused_leaky_relu(x, self.bias)
+        return fused_leaky_relu(x, self.bias, inplace=self.inplace)
 
 
 class ScaledLeakyReLU(nn.Module):
@@ -74,7 +81,7 @@ class ScaledLeakyReLU(nn.Module):
         self.negative_slope = negative_slope
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.leaky_relu(x, self.negative_slope) * SQRT2
+        return F.leaky_relu(x, self.negative_slope).mul_(SQRT2)
 
 
 class Upsample(nn.Module):
@@ -159,7 +166,7 @@ class ConvLayer(nn.Sequential):
             stride, padding = 1, kernel_size // 2
         layers.append(EqualConv2d(in_channel, out_channel, kernel_size, padding=padding, stride=stride, bias=bias and not activate))
         if activate:
-            layers.append(FusedLeakyReLU(out_channel) if bias else ScaledLeakyReLU(0.2))
+            layers.append(FusedLeakyReLU(out_channel, inplace=True) if bias else ScaledLeakyReLU(0.2))
         super().__init__(*layers)
 
 

@@ -117,7 +117,7 @@ class StyledConv(nn.Module):
         super().__init__()
         self.conv = ModulatedConv2d(in_channel, out_channel, kernel_size, style_dim, upsample=upsample, blur_kernel=blur_kernel)
         self.noise = NoiseInjection()
-        self.activate = FusedLeakyReLU(out_channel)
+        self.activate = FusedLeakyReLU(out_channel, inplace=True)
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         return self.activate(self.noise(self.conv(x, style)))
@@ -158,8 +158,9 @@ def channel_widths(channel_multiplier: int) -> dict[int, int]:
 class Generator(nn.Module):
     """StyleGAN2 synthesis from W+ with StyleHEAT's conditions at the 64x64 layer.
 
-    Activations run in `memory_format` (channels_last by default: much faster convolutions on CPU,
-    tensor-core friendly on GPU; `torch.contiguous_format` gives the plain NCHW path).
+    Activations run in `memory_format`; None (the default) picks by device: channels_last on CPU
+    (about 2x faster oneDNN convolutions there), NCHW on CUDA (faster there for these grouped and
+    depthwise convolutions, measured on an H100).
     """
 
     def __init__(
@@ -197,7 +198,7 @@ class Generator(nn.Module):
             self.to_rgbs.append(ToRGB(out_channel, style_dim))
             in_channel = out_channel
         self.n_latent = self.log_size * 2 - 2
-        self.memory_format = torch.channels_last
+        self.memory_format: torch.memory_format | None = None
 
     def get_latent(self, z: torch.Tensor) -> torch.Tensor:
         """Mapping network z -> w."""
@@ -230,7 +231,8 @@ class Generator(nn.Module):
         if w_plus.dim() != 3 or w_plus.shape[1] != self.n_latent:
             raise ValueError(f"W+ codes must have shape (B, {self.n_latent}, {self.style_dim}); got {tuple(w_plus.shape)}")
         refining = refining_condition or ()
-        out = self.conv1(self.input(w_plus.shape[0]).contiguous(memory_format=self.memory_format), w_plus[:, 0])
+        layout = self.memory_format or (torch.channels_last if w_plus.device.type == "cpu" else torch.contiguous_format)
+        out = self.conv1(self.input(w_plus.shape[0]).contiguous(memory_format=layout), w_plus[:, 0])
         skip = self.to_rgb1(out, w_plus[:, 1])
         f_latent = None
         index = 1
@@ -247,7 +249,7 @@ class Generator(nn.Module):
             if FEATURE_HOOK_INDEX <= index < len(refining):
                 out = out * (1 + refining[index - 1]) + refining[index]
             if index == FEATURE_HOOK_INDEX:
-                out = out.contiguous(memory_format=self.memory_format)
+                out = out.contiguous(memory_format=layout)
             out = conv(out, w_plus[:, index + 1])
             skip = to_rgb(out, w_plus[:, index + 2], skip)
             index += 2

@@ -16,6 +16,7 @@ from torch import nn
 
 from ..models.warper import AudioWarper, warp_image_with_flow
 from ..preprocess.semantics import POSE_START
+from .losses import init_from_scratch
 
 
 @dataclass
@@ -85,3 +86,33 @@ def audio_warper_step(
     total.backward()
     optimizer.step()
     return {**terms, "total": float(total.detach())}
+
+
+def pair_batch(batch: dict[str, torch.Tensor]) -> AudioWarperBatch:
+    """An AudioWarperBatch from a `data.PairDataset` batch read with mel windows."""
+    return AudioWarperBatch(batch["source_image"], batch["source_semantics"], batch["target_semantics"], batch["target_mel"], batch["target_image"])
+
+
+class AudioStage:
+    """The audio stage for the training engine: a fresh AudioWarper (official N(0, 0.02) init) behind a frozen video warper."""
+
+    name = "audio"
+
+    def __init__(self, video_warper: nn.Module, perceptual: nn.Module | None = None, weights: AudioWarperLossWeights = AudioWarperLossWeights()):
+        self.model = init_from_scratch(AudioWarper())
+        self.video_warper = video_warper.eval().requires_grad_(False)
+        self.perceptual, self.weights = perceptual, weights
+
+    def to(self, device: torch.device) -> None:
+        for net in (self.model, self.video_warper, self.perceptual):
+            if net is not None:
+                net.to(device)
+
+    def loss(self, model: nn.Module, batch: dict[str, torch.Tensor], step: int) -> tuple[torch.Tensor, dict[str, float]]:
+        pairs = pair_batch(batch)
+        return audio_warper_loss(model, synthesize_pose_aligned(self.video_warper, pairs), pairs, self.weights, self.perceptual)
+
+    def samples(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> list[torch.Tensor]:
+        pairs = pair_batch(batch)
+        pose_aligned = synthesize_pose_aligned(self.video_warper, pairs)
+        return [pairs.source_image, pose_aligned, warp_image_with_flow(pose_aligned, model(pose_aligned, pairs.target_mel).flow), pairs.target_image]

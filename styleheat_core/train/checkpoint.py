@@ -10,6 +10,7 @@ extra keys. Files are written atomically and read with torch.load(weights_only=T
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import torch
@@ -44,7 +45,7 @@ def save_checkpoint(out_dir: str | Path, container: dict) -> Path:
     torch.save(container, temporary)
     os.replace(temporary, path)
     latest = path.with_name(LATEST)
-    torch.save(container, latest.with_name(LATEST + ".tmp"))
+    shutil.copyfile(path, latest.with_name(LATEST + ".tmp"))
     os.replace(latest.with_name(LATEST + ".tmp"), latest)
     return path
 

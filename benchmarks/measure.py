@@ -1,0 +1,91 @@
+"""Timing and peak-memory measurement of one callable (wall clock, CUDA-synchronised)."""
+
+from __future__ import annotations
+
+import ctypes
+import resource
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Self
+
+import torch
+
+MIB = 2**20
+
+try:
+    import psutil
+except ImportError:  # ru_maxrss (the process-lifetime peak) is reported instead
+    psutil = None
+
+
+@dataclass
+class Measurement:
+    seconds: float
+    peak_ram_mib: float
+    peak_gpu_mib: float | None
+    result: Any
+
+
+class _RssSampler:
+    """Peak resident memory during a block: psutil polled every 5 ms, else the process peak ru_maxrss."""
+
+    def __enter__(self) -> Self:
+        self.peak = 0
+        if psutil is not None:
+            self._process = psutil.Process()
+            self._stop = threading.Event()
+            self._thread = threading.Thread(target=self._poll, daemon=True)
+            self._thread.start()
+        return self
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._process.memory_info().rss)
+            self._stop.wait(0.005)
+
+    def __exit__(self, *exc) -> None:
+        if psutil is None:
+            self.peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
+            return
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._process.memory_info().rss)
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def measure(fn: Callable[[], Any], device: torch.device, repeats: int = 1) -> Measurement:
+    """Best of `repeats` runs of `fn` (after the caller's warm-up), with the peak memory over all of them."""
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    best = float("inf")
+    result = None
+    with _RssSampler() as rss:
+        for _ in range(repeats):
+            synchronize(device)
+            start = time.perf_counter()
+            result = fn()
+            synchronize(device)
+            best = min(best, time.perf_counter() - start)
+    gpu = torch.cuda.max_memory_allocated(device) / MIB if device.type == "cuda" else None
+    return Measurement(best, rss.peak / MIB, gpu, result)
+
+
+def keep_freed_memory() -> bool:
+    """glibc only: serve every allocation from the heap and never trim it (mallopt M_MMAP_MAX=0, M_TRIM_THRESHOLD=max).
+
+    Freed 1024² activations are then reused instead of being unmapped and faulted in again on the
+    next allocation (on CPU that page-fault time is ~20 % of a frame). The process keeps its peak
+    memory for its whole life. Returns False where mallopt is unavailable.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return False
+    m_trim_threshold, m_mmap_max = -1, -4
+    return bool(libc.mallopt(m_mmap_max, 0)) and bool(libc.mallopt(m_trim_threshold, 2**31 - 1))

@@ -1,0 +1,84 @@
+"""Every network of the per-frame path with the golden recipe weights (same shapes and cost as the real checkpoints).
+
+The weights come from tests/support/golden.py (`network_state_dict`); the inputs are the golden
+end-to-end case's source portrait and 3DMM coefficient sequence.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from styleheat_core.models.calibrator import CalibrationNet
+from styleheat_core.models.deep3d import Deep3DReconNet
+from styleheat_core.models.e4e import Encoder4Editing
+from styleheat_core.models.hfgi import ResidualAligner, ResidualEncoder
+from styleheat_core.models.stylegan2 import Generator
+from styleheat_core.models.warper import VideoWarper
+from styleheat_core.pipeline.inversion import InversionNetworks
+from styleheat_core.pipeline.reenactment import MotionNetworks
+from tests.support.golden import GoldenCase, network_state_dict
+
+
+@dataclass
+class Networks:
+    """Inversion (e4e + HFGI + StyleGAN2 1024), motion (warper + calibrator) and the Deep3D regressor."""
+
+    inversion: InversionNetworks
+    motion: MotionNetworks
+    deep3d: nn.Module
+
+    @property
+    def generator(self) -> Generator:
+        return self.inversion.generator
+
+    def to(self, device: torch.device, dtype: torch.dtype) -> Networks:
+        """Moved and cast in place (no second copy of the weights); returns self."""
+        inv = self.inversion
+        for net in (
+            inv.generator,
+            inv.e4e,
+            inv.aligner,
+            inv.residual_encoder,
+            self.motion.video_warper,
+            self.motion.calibrator,
+            self.deep3d,
+        ):
+            net.to(device, dtype)
+        inv.latent_avg = inv.latent_avg.to(device, dtype)
+        return self
+
+
+def _loaded(module: nn.Module, network: str, drop: tuple[str, ...] = ()) -> nn.Module:
+    module.load_state_dict({k: v for k, v in network_state_dict(network).items() if k not in drop}, strict=True)
+    return module.eval().requires_grad_(False)
+
+
+def recipe_networks() -> Networks:
+    """All networks in fp32 on the CPU (the recipe's state-dict cache is cleared: only the modules hold weights)."""
+    inversion = InversionNetworks(
+        generator=_loaded(Generator(1024, 512, 8, channel_multiplier=2), "stylegan2"),
+        e4e=_loaded(Encoder4Editing(50, "ir_se", 1024), "e4e", drop=("latent_avg",)),
+        latent_avg=network_state_dict("e4e")["latent_avg"],
+        aligner=_loaded(ResidualAligner(), "hfgi_aligner"),
+        residual_encoder=_loaded(ResidualEncoder(), "hfgi_encoder"),
+    )
+    motion = MotionNetworks(_loaded(VideoWarper(), "video_warper"), _loaded(CalibrationNet(64, 512, 512, 2, 1), "calibrator"))
+    nets = Networks(inversion, motion, _loaded(Deep3DReconNet(), "deep3d"))
+    network_state_dict.cache_clear()
+    return nets
+
+
+def recipe_inputs(frames: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Source (1,3,1024,1024) in [-1,1] and a (frames, 73) coefficient sequence (the golden 20 rows, cycled)."""
+    case = GoldenCase.load("end_to_end")
+    source = (case.input("in.source_u8").permute(2, 0, 1).float() / 127.5 - 1.0).unsqueeze(0)
+    coefficients = case.input("in.coeff_sequence")
+    index = torch.arange(frames) % coefficients.shape[0]
+    return source, coefficients[index]
