@@ -17,35 +17,16 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from styleheat_core.models.calibrator import CalibrationNet  # noqa: E402
-from styleheat_core.models.e4e import Encoder4Editing  # noqa: E402
-from styleheat_core.models.hfgi import ResidualAligner, ResidualEncoder  # noqa: E402
-from styleheat_core.models.stylegan2 import Generator  # noqa: E402
-from styleheat_core.models.warper import VideoWarper  # noqa: E402
-from styleheat_core.pipeline.inversion import InversionNetworks, invert  # noqa: E402
-from styleheat_core.pipeline.reenactment import MotionNetworks, render_frames, video_motion  # noqa: E402
-from tests.support.golden import GoldenCase, network_state_dict  # noqa: E402
-
-
-def _loaded(module: torch.nn.Module, network: str, device: str, dtype: torch.dtype, drop: tuple[str, ...] = ()) -> torch.nn.Module:
-    module.load_state_dict({k: v for k, v in network_state_dict(network).items() if k not in drop}, strict=True)
-    return module.eval().to(device, dtype)
-
-
-def networks(device: str, dtype: torch.dtype) -> tuple[InversionNetworks, MotionNetworks]:
-    inversion = InversionNetworks(
-        _loaded(Generator(1024, 512, 8, channel_multiplier=2), "stylegan2", device, dtype),
-        _loaded(Encoder4Editing(50, "ir_se", 1024), "e4e", device, dtype, drop=("latent_avg",)),
-        network_state_dict("e4e")["latent_avg"].to(device, dtype),
-        _loaded(ResidualAligner(), "hfgi_aligner", device, dtype),
-        _loaded(ResidualEncoder(), "hfgi_encoder", device, dtype),
-    )
-    return inversion, MotionNetworks(_loaded(VideoWarper(), "video_warper", device, dtype), _loaded(CalibrationNet(64, 512, 512, 2, 1), "calibrator", device, dtype))
+from styleheat_core.pipeline.inversion import invert  # noqa: E402
+from styleheat_core.pipeline.reenactment import render_frames, video_motion  # noqa: E402
+from tests.support.golden import GoldenCase  # noqa: E402
+from tests.support.recipe_networks import recipe_networks  # noqa: E402
 
 
 @torch.no_grad()
 def final_frames(case: GoldenCase, device: str, dtype: torch.dtype) -> tuple[torch.Tensor, float]:
-    inv_nets, motion_nets = networks(device, dtype)
+    nets = recipe_networks().to(torch.device(device), dtype)
+    inv_nets, motion_nets = nets.inversion, nets.motion
     source_u8 = case.input("in.source_u8")
     source = ((source_u8.permute(2, 0, 1).float() / 255 - 0.5) / 0.5).unsqueeze(0).to(device, dtype)
     windows = case.input("in.window_3dmm").to(device, dtype)

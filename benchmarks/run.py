@@ -32,11 +32,12 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]
 
 from measure import Measurement, keep_freed_memory, measure
-from recipe_models import Networks, recipe_inputs, recipe_networks
 from reference import reference_video
+
+from tests.support.recipe_networks import Networks, recipe_inputs, recipe_networks
 
 from styleheat_core.models.deep3d import INPUT_SIZE as DEEP3D_SIZE
 from styleheat_core.models.stylegan2 import Generator

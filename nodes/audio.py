@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 
-import av
-import numpy as np
 import torch
 from torch import nn
 
@@ -19,6 +17,7 @@ from ..styleheat_core.pipeline.audio_motion import LipMotion
 from ..styleheat_core.pipeline.motion import CoefficientMotion, compose
 from ..styleheat_core.pipeline.reenactment import MotionNetworks
 from ..styleheat_core.preprocess.semantics import POSE_START
+from ..styleheat_core.preprocess.video_io import read_soundtrack
 from . import comfy
 from .loaders import LOADER_CATEGORY, _file_input
 from .motion import MOTION_CATEGORY
@@ -59,20 +58,11 @@ def _input_files() -> list[str]:
 
 def read_audio(path: str) -> dict:
     """Any audio (or video with sound) file -> ComfyUI AUDIO {"waveform": (1, C, T) float32, "sample_rate"}."""
-    with av.open(path) as container:
-        if not container.streams.audio:
-            raise ValueError(f"{os.path.basename(path)} has no audio stream; pick a file with sound")
-        chunks, rate = [], None
-        for frame in container.decode(audio=0):
-            rate = frame.sample_rate
-            data = frame.to_ndarray()
-            chunks.append(data.reshape(-1, frame.samples) if frame.format.is_planar else data.reshape(frame.samples, -1).T)
-    if not chunks:
-        raise ValueError(f"{os.path.basename(path)}: the audio has 0 samples")
-    samples = np.concatenate(chunks, axis=1)
-    if np.issubdtype(samples.dtype, np.integer):
-        samples = samples / float(np.iinfo(samples.dtype).max + 1)
-    return {"waveform": torch.from_numpy(samples.astype(np.float32))[None], "sample_rate": int(rate)}
+    sound = read_soundtrack(path)
+    if sound is None:
+        raise ValueError(f"{os.path.basename(path)} has no audio (no audio stream, or 0 samples); pick a file with sound")
+    samples, rate = sound
+    return {"waveform": torch.from_numpy(samples)[None], "sample_rate": int(rate)}
 
 
 class LoadAudio:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import torch
 
 from ..styleheat_core.editing.intuitive import intuitive_sweep, sweep_length
 from ..styleheat_core.editing.motion_edit import EXPRESSION_PRESETS, MotionEdit, edit_motion, helper_offset, with_length

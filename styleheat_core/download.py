@@ -240,13 +240,16 @@ def _plan_line(job: Job, size: int | None) -> str:
 
 
 def list_table(dest: Path, sources: Mapping[str, Source], out: TextIO) -> None:
-    """Print every downloadable file: key, file, status in `dest`, URLs."""
+    """Print every official file: key, file, status in `dest`, and its URLs (or where it comes from when none exists)."""
     out.write(f"Official files for {dest}:\n")
-    for key, source in sources.items():
-        spec = OFFICIAL_FILES[key]
+    for key, spec in OFFICIAL_FILES.items():
         status = "present" if (dest / spec.filename).is_file() else "missing"
-        member = f" (extract {source.member})" if source.member else ""
-        out.write(f"  {key:22} {spec.filename:45} {status}\n    {' | '.join(source.urls)}{member}\n")
+        source = sources.get(key)
+        if source is None:
+            where = f"no download: {spec.source}"
+        else:
+            where = " | ".join(source.urls) + (f" (extract {source.member})" if source.member else "")
+        out.write(f"  {key:22} {spec.filename:45} {status}\n    {where}\n")
 
 
 def _select(keys: Sequence[str] | None, sources: Mapping[str, Source]) -> list[str]:

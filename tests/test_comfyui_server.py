@@ -3,7 +3,6 @@ workflow on recipe-weight checkpoints, clear errors, and cancel during Decode.""
 
 import json
 import time
-from pathlib import Path
 
 import av
 import numpy as np

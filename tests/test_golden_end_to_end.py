@@ -3,37 +3,20 @@
 import pytest
 import torch
 
-from styleheat_core.models.calibrator import CalibrationNet
-from styleheat_core.models.e4e import Encoder4Editing
 from styleheat_core.models.flow import flow_to_grid
-from styleheat_core.models.hfgi import ResidualAligner, ResidualEncoder
-from styleheat_core.models.stylegan2 import Generator
-from styleheat_core.models.warper import VideoWarper
-from styleheat_core.pipeline.inversion import InversionNetworks, invert, render_for_encoder
-from styleheat_core.pipeline.reenactment import MotionNetworks, render_frames, video_motion, warp_feature
+from styleheat_core.pipeline.inversion import invert, render_for_encoder
+from styleheat_core.pipeline.reenactment import render_frames, video_motion, warp_feature
 from styleheat_core.preprocess.semantics import semantic_windows
-from tests.support.golden import GoldenCase, network_state_dict
+from tests.support.golden import GoldenCase
+from tests.support.recipe_networks import recipe_networks
 
 pytestmark = pytest.mark.golden
 
 
-def _loaded(module: torch.nn.Module, network: str, drop: tuple[str, ...] = ()) -> torch.nn.Module:
-    state = {k: v for k, v in network_state_dict(network).items() if k not in drop}
-    module.load_state_dict(state, strict=True)
-    return module.eval()
-
-
 @pytest.fixture(scope="module")
 def networks():
-    inversion = InversionNetworks(
-        generator=_loaded(Generator(1024, 512, 8, channel_multiplier=2), "stylegan2"),
-        e4e=_loaded(Encoder4Editing(50, "ir_se", 1024), "e4e", drop=("latent_avg",)),
-        latent_avg=network_state_dict("e4e")["latent_avg"],
-        aligner=_loaded(ResidualAligner(), "hfgi_aligner"),
-        residual_encoder=_loaded(ResidualEncoder(), "hfgi_encoder"),
-    )
-    motion = MotionNetworks(_loaded(VideoWarper(), "video_warper"), _loaded(CalibrationNet(64, 512, 512, 2, 1), "calibrator"))
-    return inversion, motion
+    nets = recipe_networks()
+    return nets.inversion, nets.motion
 
 
 @pytest.fixture(scope="module")

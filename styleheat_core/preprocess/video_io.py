@@ -38,3 +38,21 @@ def file_digest(path: str | Path, chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             digest.update(block)
     return digest.hexdigest()
+
+
+def read_soundtrack(path: Path) -> tuple[np.ndarray, int] | None:
+    """(channels, samples) float32 audio in [-1, 1] of the first audio stream and its rate, or None without one."""
+    with av.open(str(path)) as container:
+        if not container.streams.audio:
+            return None
+        chunks, rate = [], None
+        for frame in container.decode(audio=0):
+            rate = frame.sample_rate
+            data = frame.to_ndarray()
+            chunks.append(data.reshape(-1, frame.samples) if frame.format.is_planar else data.reshape(frame.samples, -1).T)
+    if not chunks:
+        return None
+    samples = np.concatenate(chunks, axis=1)
+    if np.issubdtype(samples.dtype, np.integer):
+        samples = samples / float(np.iinfo(samples.dtype).max + 1)
+    return samples.astype(np.float32), rate

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-import av
 import cv2
 import numpy as np
 import torch
@@ -32,7 +31,7 @@ from ..preprocess.ffhq_align import AlignTransform, ffhq_quad_params, quad_from_
 from ..preprocess.landmarks import LandmarkBackend
 from ..preprocess.temporal import smooth_sequence
 from ..preprocess.video_crop import CropOptions, crop_video
-from ..preprocess.video_io import iter_video_frames, video_fps
+from ..preprocess.video_io import iter_video_frames, read_soundtrack, video_fps
 from .shards import SHARD_DIR, Manifest, VideoRecord, write_shard
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi", ".webm")
@@ -86,21 +85,6 @@ def test_identities(identities: set[str], fraction: float) -> set[str]:
     ordered = sorted(identities, key=lambda name: hashlib.sha1(name.encode()).hexdigest())
     count = math.ceil(fraction * len(ordered)) if fraction else 0
     return set(ordered[: max(count, 1 if fraction and len(ordered) >= 2 else 0)])
-
-
-def read_soundtrack(path: Path) -> tuple[np.ndarray, int] | None:
-    """(channels, samples) float32 audio of the first audio stream and its rate, or None without one."""
-    with av.open(str(path)) as container:
-        if not container.streams.audio:
-            return None
-        chunks, rate = [], None
-        for frame in container.decode(audio=0):
-            rate = frame.sample_rate
-            data = frame.to_ndarray()
-            chunks.append(data.reshape(-1, frame.samples) if frame.format.is_planar else data.reshape(frame.samples, -1).T)
-    if not chunks:
-        return None
-    return np.concatenate(chunks, axis=1).astype(np.float32), rate
 
 
 def aligned_copies(path: Path, source_landmarks: np.ndarray, options: PrepareOptions) -> np.ndarray:

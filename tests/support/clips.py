@@ -8,6 +8,8 @@ from pathlib import Path
 import av
 import numpy as np
 
+from styleheat_core.preprocess.video_io import read_soundtrack
+
 
 def cut_clip(source: Path, target: Path, frames: int, size: int | None = None) -> Path:
     """Write the first `frames` frames of `source` (resized to size², if given) and the matching audio as an mp4."""
@@ -21,21 +23,17 @@ def cut_clip(source: Path, target: Path, frames: int, size: int | None = None) -
             if len(images) == frames:
                 break
         seconds = frames / rate
-        audio, sample_rate = None, None
-        if container.streams.audio:
-            container.seek(0)
-            chunks = []
-            for frame in container.decode(audio=0):
-                sample_rate = frame.sample_rate
-                chunks.append(frame.to_ndarray().reshape(-1, frame.samples) if frame.format.is_planar else frame.to_ndarray().reshape(frame.samples, -1).T)
-            audio = np.concatenate(chunks, axis=1)[:, : int(seconds * sample_rate)].astype(np.float32)
+    audio, sample_rate = None, None
+    sound = read_soundtrack(source)
+    if sound is not None:
+        audio, sample_rate = sound[0][:, : int(seconds * sound[1])], sound[1]
     with av.open(str(target), "w") as out:
         video = out.add_stream("libx264", rate=rate)
         height, width = (size, size) if size else images[0].shape[:2]
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         if audio is not None:
-            sound = out.add_stream("aac", rate=sample_rate)
-            sound.layout = "mono" if audio.shape[0] == 1 else "stereo"
+            track = out.add_stream("aac", rate=sample_rate)
+            track.layout = "mono" if audio.shape[0] == 1 else "stereo"
         for image in images:
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
             if size:
@@ -43,8 +41,8 @@ def cut_clip(source: Path, target: Path, frames: int, size: int | None = None) -
             out.mux(video.encode(frame))
         out.mux(video.encode())
         if audio is not None:
-            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(audio), format="fltp", layout=sound.layout.name)
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(audio), format="fltp", layout=track.layout.name)
             frame.sample_rate = sample_rate
-            out.mux(sound.encode(frame))
-            out.mux(sound.encode())
+            out.mux(track.encode(frame))
+            out.mux(track.encode())
     return target

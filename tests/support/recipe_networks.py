@@ -6,14 +6,10 @@ end-to-end case's source portrait and 3DMM coefficient sequence.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from torch import nn
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from styleheat_core.models.calibrator import CalibrationNet
 from styleheat_core.models.deep3d import Deep3DReconNet
@@ -23,7 +19,7 @@ from styleheat_core.models.stylegan2 import Generator
 from styleheat_core.models.warper import VideoWarper
 from styleheat_core.pipeline.inversion import InversionNetworks
 from styleheat_core.pipeline.reenactment import MotionNetworks
-from tests.support.golden import GoldenCase, network_state_dict
+from .golden import GoldenCase, network_state_dict
 
 
 @dataclass
