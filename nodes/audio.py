@@ -5,18 +5,14 @@ from __future__ import annotations
 import os
 
 import torch
-from torch import nn
 
 from ..styleheat_core.audio.drive import audio_drive
-from ..styleheat_core.audio.sadtalker import PoseOptions, SadTalkerAudioNetworks
-from ..styleheat_core.editing.motion_edit import with_length
 from ..styleheat_core.audio.frames import mel_frames
+from ..styleheat_core.audio.sadtalker import COEFF_DIM, PoseOptions
 from ..styleheat_core.audio.waveform import speech_16k
 from ..styleheat_core.io.loaders import load_audio_warper, load_sadtalker_audio
 from ..styleheat_core.pipeline.audio_motion import LipMotion
-from ..styleheat_core.pipeline.motion import CoefficientMotion, compose
-from ..styleheat_core.pipeline.reenactment import MotionNetworks
-from ..styleheat_core.preprocess.semantics import POSE_START
+from ..styleheat_core.pipeline.motion import CoefficientMotion
 from ..styleheat_core.preprocess.video_io import read_soundtrack
 from . import comfy
 from .loaders import LOADER_CATEGORY, _file_input
@@ -44,9 +40,7 @@ class LoadAudioModels:
 
     def load(self, sadtalker: str, audio2pose_pth: str = ""):
         pose = comfy.resolve(audio2pose_pth, "sadtalker_audio2pose") if audio2pose_pth.strip() else None
-        nets = load_sadtalker_audio(comfy.resolve(sadtalker, "sadtalker_256"), pose, comfy.offload_device(), torch.float32)
-        bundle = nn.ModuleDict({"audio2exp": nets.audio2exp, "audio2pose": nets.audio2pose})
-        return (comfy.ManagedModel.wrap(bundle, torch.float32),)
+        return (comfy.ManagedModel.wrap(load_sadtalker_audio(comfy.resolve(sadtalker, "sadtalker_256"), pose, comfy.offload_device(), torch.float32)),)
 
 
 def _input_files() -> list[str]:
@@ -100,8 +94,10 @@ class AudioFlow:
                 "seed": ("INT", {"default": 0, "min": 0, "max": 2**31 - 1}),
             },
             "optional": {
-                "pose_from": (COEFFS, {"tooltip": "joint mode: head pose from these (driving video) coefficients, lips and expression from the audio"}),
-                "then": (FLOW,),
+                "pose_from": (
+                    COEFFS,
+                    {"tooltip": "joint mode: adds this driving video's head motion (relative to its first frame, SadTalker's ref_pose); with 'still' on, the head follows the video alone while the audio moves lips and expression"},
+                ),
             },
         }
 
@@ -111,17 +107,12 @@ class AudioFlow:
     CATEGORY = MOTION_CATEGORY
     DESCRIPTION = __doc__
 
-    def run(self, motion_models, audio_models, source: CoefficientTrack, audio, fps, pose_style, still, blink, seed, pose_from=None, then=None):
-        bundle = audio_models.ready()
-        nets = SadTalkerAudioNetworks(bundle["audio2exp"], bundle["audio2pose"])
-        options = PoseOptions(style=pose_style, still=still, blink=blink, seed=seed)
+    def run(self, motion_models, audio_models, source: CoefficientTrack, audio, fps, pose_style, still, blink, seed, pose_from=None):
+        (nets,) = comfy.ready(audio_models)
+        reference_pose = None if pose_from is None else pose_from.vectors[:, :COEFF_DIM]
+        options = PoseOptions(style=pose_style, still=still, reference_pose=reference_pose, blink=blink, seed=seed)
         vectors = audio_drive(nets, audio, source.vectors[0], fps, options).semantics
-        if pose_from is not None:
-            vectors = vectors.clone()
-            vectors[:, POSE_START:] = with_length(pose_from.vectors, vectors.shape[0])[:, POSE_START:]
-        warper = motion_models.ready()
-        motion = CoefficientMotion(MotionNetworks(warper["video_warper"], warper["calibrator"]), vectors)
-        return (motion if then is None else compose(motion, then), CoefficientTrack(vectors, source.vectors[0]))
+        return (CoefficientMotion(motion_models, vectors), CoefficientTrack(vectors, source.vectors[0]))
 
 
 class LoadAudioWarper:
@@ -138,8 +129,7 @@ class LoadAudioWarper:
     DESCRIPTION = __doc__
 
     def load(self, audio_warper: str):
-        warper = load_audio_warper(comfy.resolve(audio_warper, "audio_warper"), comfy.offload_device(), torch.float32)
-        return (comfy.ManagedModel.wrap(warper, torch.float32),)
+        return (comfy.ManagedModel.wrap(load_audio_warper(comfy.resolve(audio_warper, "audio_warper"), comfy.offload_device(), torch.float32)),)
 
 
 class AudioLipFlow:
@@ -164,8 +154,7 @@ class AudioLipFlow:
     DESCRIPTION = __doc__
 
     def run(self, stylegan, audio_warper, flow, audio, fps):
-        mel = mel_frames(speech_16k(audio), fps)
-        return (LipMotion(flow, stylegan.ready(), audio_warper.ready(), mel),)
+        return (LipMotion(flow, stylegan, audio_warper, mel_frames(speech_16k(audio), fps)),)
 
 
 NODES = {

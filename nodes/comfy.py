@@ -10,11 +10,12 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 import torch
 
 from ..styleheat_core.io.layouts import MODEL_FOLDER, OfficialFile, identify, official_file
+from ..styleheat_core.pipeline.handles import ModelHandle, unique_handles
 
 FOLDER_NAME = "styleheat"
 CHECKPOINT_EXTENSIONS = {".pth", ".pt", ".safetensors", ".npz", ".mat", ".tar"}
@@ -115,6 +116,11 @@ def check_interrupted() -> None:
         model_management.throw_exception_if_processing_interrupted()
 
 
+def interrupt_requested() -> bool:
+    """Whether Cancel was pressed, without clearing it (`check_interrupted` raises on it afterwards)."""
+    return model_management is not None and model_management.processing_interrupted()
+
+
 def progress(total: int, node_id: str | None = None) -> Callable[[int, int], None]:
     """A callback (done, total) that moves the node's progress bar and honours Cancel."""
     bar = comfy_utils.ProgressBar(total, node_id=node_id) if comfy_utils is not None else None
@@ -127,25 +133,31 @@ def progress(total: int, node_id: str | None = None) -> Callable[[int, int], Non
     return update
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class ManagedModel:
-    """A network handed between nodes; inside ComfyUI it is registered so ComfyUI can offload it when VRAM is needed."""
+    """A network handed between nodes (a `ModelHandle`): inside ComfyUI it is registered with a ModelPatcher,
+    so ComfyUI loads it onto the compute device when a node needs it and offloads it when memory is needed."""
 
     module: torch.nn.Module
-    dtype: torch.dtype
     patcher: object | None = None
 
     @classmethod
-    def wrap(cls, module: torch.nn.Module, dtype: torch.dtype) -> "ManagedModel":
+    def wrap(cls, module: torch.nn.Module) -> "ManagedModel":
         if model_management is None:
-            return cls(module, dtype)
+            return cls(module)
         from comfy.model_patcher import ModelPatcher
 
-        patcher = ModelPatcher(module, load_device=device(), offload_device=model_management.unet_offload_device())
-        return cls(module, dtype, patcher)
+        return cls(module, ModelPatcher(module, load_device=device(), offload_device=model_management.unet_offload_device()))
 
-    def ready(self) -> torch.nn.Module:
-        """The network, on the compute device."""
-        if self.patcher is not None:
-            model_management.load_models_gpu([self.patcher])
-        return self.module
+
+def load_together(handles: Iterable[ModelHandle]) -> None:
+    """Load every network a node needs in one ComfyUI call, so loading one never offloads another."""
+    patchers = [h.patcher for h in unique_handles(handles) if isinstance(h, ManagedModel) and h.patcher is not None]
+    if patchers:
+        model_management.load_models_gpu(patchers)
+
+
+def ready(*handles: ModelHandle) -> tuple[torch.nn.Module, ...]:
+    """The handles' networks, loaded together onto the compute device."""
+    load_together(handles)
+    return tuple(h.module for h in handles)

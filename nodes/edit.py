@@ -3,45 +3,49 @@ and StyleHEAT Direction From Portraits: a direction measured between two inverte
 
 from __future__ import annotations
 
-from typing import Callable
-
-import torch
-
-from ..styleheat_core.editing.directions import GANSPACE_PRESETS, apply_ganspace, apply_interfacegan, direction_between
+from ..styleheat_core.editing.directions import OWN_DIRECTION, StyleDirections, check_edit, direction_between, edit_latent
 from ..styleheat_core.editing.schedule import RAMP_TOGGLE, SCHEDULE_CHOICES, schedule_from_choice
-from ..styleheat_core.io.loaders import load_direction_file, load_ganspace_pca, load_interfacegan_direction
-from ..styleheat_core.pipeline.source import ScheduledEdit, SourceLatent
+from ..styleheat_core.io.loaders import load_direction_file
+from ..styleheat_core.pipeline.source import ScheduledEdit, SourceLatent, WPlusEdit
 from . import comfy
-from .types import CATEGORY, DIRECTION, LATENT, LatentDirection
+from .loaders import default_style_directions
+from .types import CATEGORY, DIRECTION, LATENT, STYLE_DIRECTIONS, LatentDirection
 
 DIRECTION_INPUT = "direction input"
-EDITS = ["age (InterFaceGAN)", "pose (InterFaceGAN)", "beard (GANSpace)", "lip (GANSpace)", "custom direction file", DIRECTION_INPUT]
+CUSTOM_FILE = "custom direction file"
+# Menu entry -> the core edit (`edit_latent` choice).
+EDITS = {
+    "age (InterFaceGAN)": "age",
+    "pose (InterFaceGAN)": "pose",
+    "beard (GANSpace)": "beard",
+    "lip (GANSpace)": "lip",
+    CUSTOM_FILE: OWN_DIRECTION,
+    DIRECTION_INPUT: OWN_DIRECTION,
+}
 LAYER_MODES = ["W+ (per layer)", "W (layer mean)"]
 
 
-def _edit_function(edit: str, direction_file: str, direction: LatentDirection | None) -> Callable[[torch.Tensor, float], torch.Tensor]:
-    """(w_plus, strength) -> edited w_plus for a menu entry, reading the file it needs."""
+def _directions(edit: str, direction_file: str, direction: LatentDirection | None, directions: StyleDirections | None) -> StyleDirections:
+    """What the chosen menu entry reads: the connected direction, the user's file, or the official files."""
     if (edit == DIRECTION_INPUT) != (direction is not None):
         raise ValueError(
             f"a connected 'direction' is used only with edit = '{DIRECTION_INPUT}': connect a direction and pick that entry, or disconnect it"
         )
-    name = edit.split(" ", 1)[0]
     if direction is not None:
-        vector = direction.vector
-    elif name in ("age", "pose"):
-        key = f"interfacegan_{name}"
-        vector = load_interfacegan_direction(comfy.resolve(f"interfacegan_directions/{name}.pt", key), key)
-    elif name in GANSPACE_PRESETS:
-        pca, preset = load_ganspace_pca(comfy.resolve("ffhq_pca.pt", "ganspace")), GANSPACE_PRESETS[name]
-        return lambda w_plus, strength: apply_ganspace(w_plus, pca, preset, strength)
-    elif not direction_file.strip():
-        raise ValueError("'custom direction file' needs direction_file: a .pt/.npy/.safetensors file in models/styleheat holding a (512,) or (18, 512) tensor")
-    else:
+        return StyleDirections({OWN_DIRECTION: direction.vector})
+    if edit == CUSTOM_FILE:
+        if not direction_file.strip():
+            raise ValueError("'custom direction file' needs direction_file: a .pt/.npy/.safetensors file in models/styleheat holding a (512,) or (18, 512) tensor")
         path = comfy.find(direction_file)
         if path is None:
             raise FileNotFoundError(f"direction file '{direction_file}' not found in {', '.join(map(str, comfy.model_folders()))}")
-        vector = load_direction_file(path)
-    return lambda w_plus, strength: apply_interfacegan(w_plus, vector, strength)
+        return StyleDirections({OWN_DIRECTION: load_direction_file(path)})
+    return directions if directions is not None else default_style_directions(EDITS[edit])
+
+
+def _edit_function(choice: str, directions: StyleDirections) -> WPlusEdit:
+    check_edit(choice, directions.interfacegan, directions.ganspace)
+    return lambda w_plus, strength: edit_latent(w_plus, choice, strength, directions.interfacegan, directions.ganspace)
 
 
 class StyleDirection:
@@ -52,7 +56,7 @@ class StyleDirection:
         return {
             "required": {
                 "latent": (LATENT,),
-                "edit": (EDITS, {"default": EDITS[0]}),
+                "edit": (list(EDITS), {"default": next(iter(EDITS))}),
                 "strength": ("FLOAT", {"default": 5.0, "min": -50.0, "max": 50.0, "step": 0.5, "tooltip": "official: age -5 young / +5 old, beard -20, lip +20"}),
                 "ramp": ("BOOLEAN", {"default": False, "tooltip": f"with schedule '{RAMP_TOGGLE}': grow the edit from 0 at the first frame to `strength` at the last"}),
                 "direction_file": ("STRING", {"default": "", "tooltip": "custom edit: file name under models/styleheat (.pt/.npy/.safetensors)"}),
@@ -61,6 +65,7 @@ class StyleDirection:
                 "direction": (DIRECTION, {"tooltip": f"a direction from StyleHEAT Direction From Portraits (set edit to '{DIRECTION_INPUT}')"}),
                 "schedule": (list(SCHEDULE_CHOICES), {"default": RAMP_TOGGLE, "tooltip": "strength over the frames: constant, linear / ease_in_out ramp from 0, official (the demo's batch-of-10 ramp), keyframes"}),
                 "keyframes": ("STRING", {"default": "0:0, 24:5", "tooltip": "schedule 'keyframes': frame:strength pairs, linear in between, held outside"}),
+                "directions": (STYLE_DIRECTIONS, {"tooltip": "the official edit files from StyleHEAT Load Style Directions; unconnected, the official file names are used"}),
             },
         }
 
@@ -70,11 +75,13 @@ class StyleDirection:
     CATEGORY = f"{CATEGORY}/editing"
     DESCRIPTION = __doc__
 
-    def run(self, latent: SourceLatent, edit: str, strength: float, ramp: bool, direction_file: str, direction=None, schedule=RAMP_TOGGLE, keyframes=""):
+    def run(
+        self, latent: SourceLatent, edit: str, strength: float, ramp: bool, direction_file: str, direction=None, schedule=RAMP_TOGGLE, keyframes="", directions=None
+    ):
         if edit not in EDITS:
-            raise ValueError(f"unknown edit '{edit}'; choose one of {EDITS}")
-        scheduled = ScheduledEdit(edit, _edit_function(edit, direction_file, direction), strength, schedule_from_choice(schedule, ramp, keyframes))
-        return (latent.with_edit(scheduled),)
+            raise ValueError(f"unknown edit '{edit}'; choose one of {list(EDITS)}")
+        apply = _edit_function(EDITS[edit], _directions(edit, direction_file, direction, directions))
+        return (latent.with_edit(ScheduledEdit(edit, apply, strength, schedule_from_choice(schedule, ramp, keyframes))),)
 
 
 class DirectionFromPortraits:

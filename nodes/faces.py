@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
+from ..styleheat_core.pipeline.image_format import image_to_uint8, uint8_to_image
 from ..styleheat_core.preprocess.ffhq_align import align_portrait
 from ..styleheat_core.preprocess.paste_back import MASK_SHAPES, paste_back_frame
 from ..styleheat_core.preprocess.video_crop import CROP_MODES, CropOptions, crop_video
@@ -13,16 +13,6 @@ from .types import CATEGORY, CROP, CropTransforms
 
 FACE_CATEGORY = f"{CATEGORY}/faces"
 ON_MISSING = ["error", "carry_last"]
-
-
-def to_uint8(images: torch.Tensor) -> np.ndarray:
-    """IMAGE (B,H,W,C) in [0,1] -> (B,H,W,3) uint8."""
-    return (images[..., :3].clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()
-
-
-def to_image(frames: np.ndarray) -> torch.Tensor:
-    """(B,H,W,3) uint8 -> IMAGE float32 in [0,1]."""
-    return torch.from_numpy(np.ascontiguousarray(frames)).float() / 255.0
 
 
 class FaceAlign:
@@ -47,8 +37,8 @@ class FaceAlign:
     def run(self, image: torch.Tensor, size: str, face_index: int):
         if image.shape[0] != 1:
             raise ValueError(f"Face Align takes one portrait; got {image.shape[0]} images (use Video Crop for frames)")
-        aligned = align_portrait(to_uint8(image)[0], size=int(size), face_index=face_index)
-        return (to_image(aligned.image[None]), CropTransforms((aligned.transform,)))
+        aligned = align_portrait(image_to_uint8(image)[0], size=int(size), face_index=face_index)
+        return (uint8_to_image(aligned.image[None]), CropTransforms((aligned.transform,)))
 
 
 class VideoCrop:
@@ -77,14 +67,14 @@ class VideoCrop:
     def run(self, frames: torch.Tensor, mode: str, size: str, smoothing: float, face_index: int, on_missing: str, node_id=None):
         options = CropOptions(mode, int(size), smoothing, face_index, on_missing)
         result = crop_video(_frames_with_progress(frames, node_id), options)
-        return (to_image(result.crops), CropTransforms(tuple(result.transforms)))
+        return (uint8_to_image(result.crops), CropTransforms(tuple(result.transforms)))
 
 
 def _frames_with_progress(frames: torch.Tensor, node_id):
     """uint8 frames one at a time, moving the progress bar and honouring Cancel."""
     update = comfy.progress(frames.shape[0], node_id)
     for index in range(frames.shape[0]):
-        yield to_uint8(frames[index : index + 1])[0]
+        yield image_to_uint8(frames[index : index + 1])[0]
         update(index + 1, frames.shape[0])
 
 
@@ -120,10 +110,10 @@ class PasteBack:
         masks = torch.empty((count, height, width), dtype=torch.float32)
         update = comfy.progress(count, node_id)
         for i in range(count):
-            frame = to_uint8(original[min(i, original.shape[0] - 1)][None])[0]
-            face = to_uint8(generated[i][None])[0]
+            frame = image_to_uint8(original[min(i, original.shape[0] - 1)][None])[0]
+            face = image_to_uint8(generated[i][None])[0]
             pasted, mask = paste_back_frame(frame, face, crop.transforms[min(i, len(crop.transforms) - 1)], mask_shape, feather)
-            images[i] = to_image(pasted[None])[0]
+            images[i] = uint8_to_image(pasted[None])[0]
             masks[i] = torch.from_numpy(mask)
             update(i + 1, count)
         return (images, masks)

@@ -5,19 +5,12 @@ from __future__ import annotations
 import torch
 
 from ..styleheat_core.editing.early_stop import EarlyStop
-from ..styleheat_core.editing.optimize_inversion import optimize_inversion
-from ..styleheat_core.pipeline.inversion import ENCODER_SIZE, Inversion, InversionNetworks, invert, resize
+from ..styleheat_core.pipeline.image_format import image_to_network, network_to_image
+from ..styleheat_core.pipeline.inversion import invert
+from ..styleheat_core.pipeline.refine import refine_inversion
 from ..styleheat_core.pipeline.source import SourceLatent
 from . import comfy
-from .images import image_to_tensor
 from .types import CATEGORY, ENCODER, LATENT, REFINER, STYLEGAN
-
-
-def inversion_networks(stylegan: comfy.ManagedModel, encoder: comfy.ManagedModel) -> InversionNetworks:
-    """The encode-inversion networks from the two loader outputs, on the compute device."""
-    generator = stylegan.ready()
-    bundle = encoder.ready()
-    return InversionNetworks(generator, bundle["e4e"], bundle.latent_avg, bundle["aligner"], bundle["residual_encoder"])
 
 
 class Invert:
@@ -49,50 +42,29 @@ class Invert:
     def run(self, stylegan, encoder, portrait: torch.Tensor, refine_steps: int, refiner=None, early_stop_patience=0, min_improvement=0.001, node_id=None):
         if portrait.shape[0] != 1:
             raise ValueError(f"StyleHEAT Invert takes one portrait; got a batch of {portrait.shape[0]} images (pick one with an image-batch selector)")
+        if portrait.shape[1] != portrait.shape[2]:
+            raise ValueError(f"the portrait is {portrait.shape[2]}x{portrait.shape[1]}, not square: run it through StyleHEAT Face Align first")
         if refine_steps > 0 and refiner is None:
             raise ValueError("refine_steps > 0 needs a refiner: connect StyleHEAT Load Inversion Refiner, or set refine_steps to 0")
-        nets = inversion_networks(stylegan, encoder)
-        param = next(nets.generator.parameters())
-        source = image_to_tensor(portrait, "portrait").to(param.device, param.dtype)
-        inversion = invert(nets, source)
+        handles = (stylegan, encoder) if refine_steps == 0 else (stylegan, encoder, refiner)
+        generator, encoders, *loss = comfy.ready(*handles)
+        source = image_to_network(portrait, "portrait")
+        inversion = invert(generator, encoders, source)
         if refine_steps > 0:
-            early_stop = EarlyStop(early_stop_patience, min_improvement) if early_stop_patience > 0 else None
             progress = comfy.progress(refine_steps, node_id)
-            inversion = _refine(nets, inversion, resize(source, ENCODER_SIZE), refiner.ready(), refine_steps, progress, early_stop)
-        reconstruction = ((inversion.image256.float().clamp(-1, 1) + 1) / 2).permute(0, 2, 3, 1).cpu()
-        return (SourceLatent(inversion, nets), reconstruction)
-
-
-def interrupt_requested() -> bool:
-    """Whether ComfyUI's Cancel was pressed (without clearing it: `comfy.check_interrupted` raises on it afterwards)."""
-    management = comfy.model_management
-    return management is not None and management.processing_interrupted()
-
-
-def _refine(nets: InversionNetworks, inversion: Inversion, source256: torch.Tensor, loss, steps: int, progress, early_stop: EarlyStop | None) -> Inversion:
-    """The official optimisation inversion (float32, with gradients) from the encoder result towards the source.
-
-    Cancel ends the loop after the current step (`should_stop`) and then raises ComfyUI's interrupt."""
-    generator = nets.generator
-    dtype = next(generator.parameters()).dtype
-    generator.float()
-    try:
-        with torch.enable_grad():
-            result = optimize_inversion(
+            inversion = refine_inversion(
                 generator,
-                source256.float(),
-                inversion.w_plus.float(),
-                inversion.feature.float(),
-                loss,
-                steps=steps,
-                on_step=lambda report: progress(report.step + 1, steps),
-                should_stop=interrupt_requested,
-                early_stop=early_stop,
+                inversion,
+                source,
+                loss[0],
+                refine_steps,
+                on_step=lambda report: progress(report.step + 1, refine_steps),
+                should_stop=comfy.interrupt_requested,
+                early_stop=EarlyStop(early_stop_patience, min_improvement) if early_stop_patience > 0 else None,
             )
-    finally:
-        generator.to(dtype)
-    comfy.check_interrupted()
-    return Inversion(result.w_plus.to(dtype), result.feature.to(dtype), None, result.image256.to(dtype), inversion.residual)
+            comfy.check_interrupted()
+        latent = SourceLatent(inversion, stylegan, encoder if refine_steps == 0 else None)
+        return (latent, network_to_image(inversion.image256))
 
 
 NODES = {"StyleHEAT_Invert": (Invert, "StyleHEAT Invert")}

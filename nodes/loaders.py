@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from ..styleheat_core.editing.inversion_loss import InversionLoss
 from ..styleheat_core.io.layouts import official_file
+from ..styleheat_core.editing.directions import StyleDirections
 from ..styleheat_core.io.loaders import (
     load_deep3d,
     load_encoder_networks,
+    load_expression_presets,
     load_motion_networks,
     load_standard_landmarks,
+    load_style_directions,
     load_stylegan,
     load_vgg19,
     load_wplus_pca,
 )
 from . import comfy
-from .types import CATEGORY, DEEP3D, ENCODER, MOTION_MODELS, REFINER, STYLEGAN, Deep3DModels
+from .types import CATEGORY, DEEP3D, ENCODER, EXPRESSION_PRESETS, MOTION_MODELS, REFINER, STYLE_DIRECTIONS, STYLEGAN, Deep3DModels, ExpressionPresets
 
 LOADER_CATEGORY = f"{CATEGORY}/loaders"
 
@@ -50,8 +52,7 @@ class LoadStyleGAN:
 
     def load(self, stylegan: str, precision: str):
         dtype = _dtype(precision)
-        generator = load_stylegan(comfy.resolve(stylegan, "stylegan"), comfy.offload_device(), dtype)
-        return (comfy.ManagedModel.wrap(generator, dtype),)
+        return (comfy.ManagedModel.wrap(load_stylegan(comfy.resolve(stylegan, "stylegan"), comfy.offload_device(), dtype)),)
 
 
 class LoadEncoder:
@@ -70,9 +71,7 @@ class LoadEncoder:
     def load(self, e4e: str, hfgi: str, precision: str):
         dtype = _dtype(precision)
         nets = load_encoder_networks(comfy.resolve(e4e, "e4e"), comfy.resolve(hfgi, "hfgi"), comfy.offload_device(), dtype)
-        bundle = nn.ModuleDict({"e4e": nets.e4e, "aligner": nets.aligner, "residual_encoder": nets.residual_encoder})
-        bundle.register_buffer("latent_avg", nets.latent_avg)
-        return (comfy.ManagedModel.wrap(bundle, dtype),)
+        return (comfy.ManagedModel.wrap(nets),)
 
 
 class LoadMotionModels:
@@ -90,9 +89,7 @@ class LoadMotionModels:
 
     def load(self, styleheat: str, precision: str):
         dtype = _dtype(precision)
-        nets = load_motion_networks(comfy.resolve(styleheat, "styleheat"), comfy.offload_device(), dtype)
-        bundle = nn.ModuleDict({"video_warper": nets.video_warper, "calibrator": nets.calibrator})
-        return (comfy.ManagedModel.wrap(bundle, dtype),)
+        return (comfy.ManagedModel.wrap(load_motion_networks(comfy.resolve(styleheat, "styleheat"), comfy.offload_device(), dtype)),)
 
 
 class LoadDeep3D:
@@ -112,7 +109,7 @@ class LoadDeep3D:
         dtype = _dtype(precision)
         net = load_deep3d(comfy.resolve(deep3d, "deep3d"), comfy.offload_device(), dtype)
         landmarks = load_standard_landmarks(comfy.resolve(bfm_landmarks, "bfm_landmarks"))
-        return (Deep3DModels(comfy.ManagedModel.wrap(net, dtype), landmarks),)
+        return (Deep3DModels(comfy.ManagedModel.wrap(net), landmarks),)
 
 
 class LoadInversionRefiner:
@@ -131,7 +128,7 @@ class LoadInversionRefiner:
     def load(self, vgg19: str, wplus_pca: str):
         vgg = load_vgg19(comfy.resolve(vgg19, "vgg19"), comfy.offload_device(), torch.float32)
         loss = InversionLoss(vgg, load_wplus_pca(comfy.resolve(wplus_pca, "wplus_pca")))
-        return (comfy.ManagedModel.wrap(loss, torch.float32),)
+        return (comfy.ManagedModel.wrap(loss),)
 
 
 NODES = {
@@ -141,3 +138,59 @@ NODES = {
     "StyleHEAT_LoadDeep3D": (LoadDeep3D, "StyleHEAT Load Deep3D (3DMM)"),
     "StyleHEAT_LoadInversionRefiner": (LoadInversionRefiner, "StyleHEAT Load Inversion Refiner (VGG19 + PCA)"),
 }
+
+
+class LoadStyleDirections:
+    """interfacegan_directions/{age,pose}.pt + ffhq_pca.pt: the official global edits (InterFaceGAN age / pose, GANSpace beard / lip)."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"age": _file_input("interfacegan_age"), "pose": _file_input("interfacegan_pose"), "ganspace": _file_input("ganspace")}}
+
+    RETURN_TYPES = (STYLE_DIRECTIONS,)
+    RETURN_NAMES = ("directions",)
+    FUNCTION = "load"
+    CATEGORY = LOADER_CATEGORY
+    DESCRIPTION = __doc__
+
+    def load(self, age: str, pose: str, ganspace: str):
+        paths = (comfy.resolve(age, "interfacegan_age"), comfy.resolve(pose, "interfacegan_pose"), comfy.resolve(ganspace, "ganspace"))
+        return (load_style_directions(*paths),)
+
+
+def default_style_directions(edit: str) -> StyleDirections:
+    """The official file of one preset edit ('age', 'pose', 'beard' or 'lip'), for edit nodes without Load Style Directions."""
+    if edit in ("age", "pose"):
+        key = f"interfacegan_{edit}"
+        return load_style_directions(**{edit: comfy.resolve(official_file(key).filename, key)})
+    return load_style_directions(ganspace=comfy.resolve(official_file("ganspace").filename, "ganspace"))
+
+
+class LoadExpressionPresets:
+    """intuitive_edit/expression.pth: the official expression vectors (centre, mouth, eyebrow, eyes) of 3DMM Edit."""
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {"required": {"expressions": _file_input("expression_presets")}}
+
+    RETURN_TYPES = (EXPRESSION_PRESETS,)
+    RETURN_NAMES = ("expression_presets",)
+    FUNCTION = "load"
+    CATEGORY = LOADER_CATEGORY
+    DESCRIPTION = __doc__
+
+    def load(self, expressions: str):
+        return (ExpressionPresets(load_expression_presets(comfy.resolve(expressions, "expression_presets"))),)
+
+
+def default_expression_presets() -> ExpressionPresets:
+    """The official expression vectors, for 3DMM Edit without Load Expression Presets."""
+    return LoadExpressionPresets().load(official_file("expression_presets").filename)[0]
+
+
+NODES.update(
+    {
+        "StyleHEAT_LoadStyleDirections": (LoadStyleDirections, "StyleHEAT Load Style Directions"),
+        "StyleHEAT_LoadExpressionPresets": (LoadExpressionPresets, "StyleHEAT Load Expression Presets"),
+    }
+)

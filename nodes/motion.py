@@ -9,15 +9,15 @@ from pathlib import Path
 from ..styleheat_core.editing.intuitive import intuitive_sweep, sweep_length
 from ..styleheat_core.editing.motion_edit import EXPRESSION_PRESETS, MotionEdit, edit_motion, helper_offset, with_length
 from ..styleheat_core.editing.schedule import RAMP_TOGGLE, SCHEDULE_CHOICES, schedule_from_choice
-from ..styleheat_core.io.loaders import load_expression_presets
-from ..styleheat_core.pipeline.motion import CoefficientMotion, compose
-from ..styleheat_core.pipeline.reenactment import MotionNetworks
+from ..styleheat_core.pipeline.image_format import image_to_uint8
+from ..styleheat_core.pipeline.motion import CoefficientMotion
 from ..styleheat_core.preprocess.coefficients import portrait_coefficients
 from ..styleheat_core.preprocess.motion import MotionOptions, extract_video_motion
 from ..styleheat_core.preprocess.video_crop import CROP_MODES, CropOptions
 from . import comfy
-from .faces import ON_MISSING, to_uint8
-from .types import CATEGORY, COEFFS, DEEP3D, FLOW, MOTION_MODELS, CoefficientTrack, Deep3DModels
+from .faces import ON_MISSING
+from .loaders import default_expression_presets
+from .types import CATEGORY, COEFFS, DEEP3D, EXPRESSION_PRESETS, FLOW, MOTION_MODELS, CoefficientTrack, Deep3DModels, ExpressionPresets
 
 MOTION_CATEGORY = f"{CATEGORY}/motion"
 INTUITIVE_SWEEP = "official intuitive sweep"
@@ -59,13 +59,13 @@ class Extract3DMM:
     def run(self, deep3d: Deep3DModels, frames, crop_mode, expression_only, relative, smoothing, face_index, on_missing, source_portrait=None):
         if (expression_only or relative) and source_portrait is None:
             raise ValueError("expression_only and relative need the source portrait: connect it to 'source_portrait', or switch both off")
-        net = deep3d.network.ready()
+        (net,) = comfy.ready(deep3d.network)
         source = None
         if source_portrait is not None:
-            source = portrait_coefficients(to_uint8(source_portrait[:1])[0], net, deep3d.standard_landmarks).semantics[0]
+            source = portrait_coefficients(image_to_uint8(source_portrait[:1])[0], net, deep3d.standard_landmarks).semantics[0]
         comfy.check_interrupted()
         motion = extract_video_motion(
-            to_uint8(frames),
+            image_to_uint8(frames),
             net,
             deep3d.standard_landmarks,
             source=source,
@@ -105,6 +105,7 @@ class Edit3DMM:
                 "schedule": (list(SCHEDULE_CHOICES), {"default": RAMP_TOGGLE, "tooltip": "weight of the edit over the frames (0 = none, 1 = full)"}),
                 "keyframes": ("STRING", {"default": "0:0, 24:1", "tooltip": "schedule 'keyframes': frame:weight pairs, linear in between, held outside"}),
                 "preset": (MOTION_PRESETS, {"default": MOTION_PRESETS[0], "tooltip": f"'{INTUITIVE_SWEEP}': the official {sweep_length()}-frame rotation + expression sweep of the first frame (needs intuitive_edit/expression.pth); the edits above apply on top"}),
+                "expression_presets": (EXPRESSION_PRESETS, {"tooltip": "the official expression vectors from StyleHEAT Load Expression Presets; unconnected, intuitive_edit/expression.pth is used"}),
             },
         }
 
@@ -117,12 +118,13 @@ class Edit3DMM:
     def run(
         self, coefficients: CoefficientTrack, pitch, yaw, roll, expression, expression_strength, ramp, frames,
         translation_x=0.0, translation_y=0.0, translation_z=0.0, blink=0.0, mouth_open=0.0, schedule=RAMP_TOGGLE, keyframes="", preset=MOTION_PRESETS[0],
+        expression_presets: ExpressionPresets | None = None,
     ):
         if preset not in MOTION_PRESETS:
             raise ValueError(f"unknown preset '{preset}'; choose one of {MOTION_PRESETS}")
         helpers = {name: weight for name, weight in (("blink", blink), ("mouth_open", mouth_open)) if weight != 0}
         needs_presets = expression != "keep" or helpers or preset == INTUITIVE_SWEEP
-        presets = load_expression_presets(comfy.resolve("intuitive_edit/expression.pth", "expression_presets")) if needs_presets else {}
+        presets = (expression_presets or default_expression_presets()).vectors if needs_presets else {}
         vectors = intuitive_sweep(coefficients.vectors[0], presets) if preset == INTUITIVE_SWEEP else coefficients.vectors
         vectors = vectors if frames == 0 else with_length(vectors, frames)
         edit = MotionEdit(
@@ -141,7 +143,7 @@ class VideoFlow:
 
     @classmethod
     def INPUT_TYPES(cls):
-        return {"required": {"motion_models": (MOTION_MODELS,), "coefficients": (COEFFS,)}, "optional": {"then": (FLOW, {"tooltip": "a flow to apply after this one (e.g. Audio Flow for the lips)"})}}
+        return {"required": {"motion_models": (MOTION_MODELS,), "coefficients": (COEFFS,)}}
 
     RETURN_TYPES = (FLOW,)
     RETURN_NAMES = ("flow",)
@@ -149,10 +151,8 @@ class VideoFlow:
     CATEGORY = MOTION_CATEGORY
     DESCRIPTION = __doc__
 
-    def run(self, motion_models: comfy.ManagedModel, coefficients: CoefficientTrack, then=None):
-        bundle = motion_models.ready()
-        motion = CoefficientMotion(MotionNetworks(bundle["video_warper"], bundle["calibrator"]), coefficients.vectors)
-        return (motion if then is None else compose(motion, then),)
+    def run(self, motion_models: comfy.ManagedModel, coefficients: CoefficientTrack):
+        return (CoefficientMotion(motion_models, coefficients.vectors),)
 
 
 NODES = {

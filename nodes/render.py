@@ -40,7 +40,7 @@ class Calibrate:
     DESCRIPTION = __doc__
 
     def run(self, features: WarpedFeatures, motion_models: comfy.ManagedModel):
-        return (features.calibrated(motion_models.ready()["calibrator"]),)
+        return (features.calibrated(motion_models),)
 
 
 class StyleGANDecode:
@@ -67,7 +67,7 @@ class StyleGANDecode:
     DESCRIPTION = __doc__
 
     def run(self, stylegan: comfy.ManagedModel, features: WarpedFeatures, size: str, chunk_size: int, fps: float, audio=None, node_id=None):
-        generator = stylegan.ready()
+        generator, *_ = comfy.ready(stylegan, *features.models())
         total = features.num_frames
         frames = decode_video(generator, features, int(size), chunk_size, comfy.progress(total, node_id))
         return (frames, audio, fps)

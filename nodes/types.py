@@ -22,6 +22,9 @@ COEFFS = "STYLEHEAT_COEFFS"
 FLOW = "STYLEHEAT_FLOW"
 FEATURES = "STYLEHEAT_FEATURES"
 CROP = "STYLEHEAT_CROP"
+DIRECTION = "STYLEHEAT_DIRECTION"
+STYLE_DIRECTIONS = "STYLEHEAT_STYLE_DIRECTIONS"
+EXPRESSION_PRESETS = "STYLEHEAT_EXPRESSION_PRESETS"
 
 CATEGORY = "StyleHEAT"
 
@@ -53,8 +56,6 @@ class CoefficientTrack:
         return int(self.vectors.shape[0])
 
 
-DIRECTION = "STYLEHEAT_DIRECTION"
-
 
 @dataclass(frozen=True)
 class LatentDirection:
@@ -62,3 +63,10 @@ class LatentDirection:
 
     vector: torch.Tensor
     name: str
+
+
+@dataclass(frozen=True)
+class ExpressionPresets:
+    """What STYLEHEAT_EXPRESSION_PRESETS carries: the official 64-d expression vectors by name (intuitive_edit/expression.pth)."""
+
+    vectors: dict[str, torch.Tensor]

@@ -4,36 +4,32 @@ import numpy as np
 import pytest
 import torch
 
-from styleheat_core.audio.drive import audio_drive, warper_mel_windows
-from styleheat_core.audio.frames import frame_count
-from styleheat_core.audio.sadtalker import PoseOptions, SadTalkerAudioNetworks
+from styleheat_core.audio.drive import audio_drive
+from styleheat_core.audio.frames import frame_count, mel_frames
+from styleheat_core.audio.sadtalker import PoseOptions
+from styleheat_core.audio.waveform import speech_16k
 from styleheat_core.models.calibrator import CalibrationNet
-from styleheat_core.models.sadtalker_audio2exp import SimpleWrapperV2
-from styleheat_core.models.sadtalker_audio2pose import Audio2Pose
+from styleheat_core.models.flow import coordinate_grid
 from styleheat_core.models.stylegan2 import Generator
 from styleheat_core.models.warper import AudioWarper, VideoWarper
-from styleheat_core.pipeline.audio_motion import audio_motion, reenact_with_audio
-from styleheat_core.pipeline.inversion import Inversion
-from styleheat_core.pipeline.reenactment import MotionNetworks
+from styleheat_core.pipeline.audio_motion import LipMotion, with_audio_flow
+from styleheat_core.pipeline.decode import WarpedFeatures, decode_chunks
+from styleheat_core.pipeline.forward import MotionNetworks, predict_motion
+from styleheat_core.pipeline.handles import LocalModel
+from styleheat_core.pipeline.inversion import OptimizedInversion
+from styleheat_core.pipeline.motion import CoefficientMotion
+from styleheat_core.pipeline.source import SourceLatent
 from styleheat_core.preprocess.semantics import semantic_windows
 from styleheat_core.train.audio_warper import AudioWarperBatch, audio_warper_loss, audio_warper_step, pose_aligned_window, synthesize_pose_aligned
-from tests.support.golden import golden_dir, network_state_dict, sadtalker_golden_dir
+from tests.support.golden import network_state_dict, sadtalker_golden_dir
 from tests.support.sadtalker import recipe_networks
 
 FPS = 25
-
-
-def _sadtalker() -> SadTalkerAudioNetworks:
-    """Recipe weights where the SadTalker manifests exist, else seeded initialisation."""
-    if (sadtalker_golden_dir() / "manifests").is_dir():
-        return recipe_networks()
-    torch.manual_seed(0)
-    return SadTalkerAudioNetworks(SimpleWrapperV2().eval(), Audio2Pose().eval())
+needs_sadtalker_cases = pytest.mark.skipif(not sadtalker_golden_dir().parent.is_dir(), reason="../shared/golden (SadTalker cases) is absent")
 
 
 def _loaded(module: torch.nn.Module, network: str) -> torch.nn.Module:
-    if (golden_dir() / "manifests" / f"{network}.json").is_file():
-        module.load_state_dict(network_state_dict(network), strict=True)
+    module.load_state_dict(network_state_dict(network), strict=True)
     return module.eval()
 
 
@@ -42,16 +38,15 @@ def motion():
     torch.manual_seed(0)
     generator = Generator(64, 512, 2, channel_multiplier=2).eval()  # the smallest StyleGAN with the 64x64 feature layer
     nets = MotionNetworks(_loaded(VideoWarper(), "video_warper"), _loaded(CalibrationNet(64, 512, 512, 2, 1), "calibrator"))
-    source = Inversion(
+    source = OptimizedInversion(
         w_plus=torch.randn(1, generator.n_latent, 512),
         feature=torch.randn(1, 512, 64, 64),
-        condition=None,
         image256=torch.rand(1, 3, 256, 256) * 2 - 1,
-        residual=torch.zeros(1, 3, 256, 256),
     )
     return generator, nets, AudioWarper().eval(), source
 
 
+@needs_sadtalker_cases
 def test_audio_driven_frames_follow_the_audio_length(motion):
     generator, nets, audio_warper, source = motion
     rate, seconds = 44100, 0.15
@@ -59,16 +54,14 @@ def test_audio_driven_frames_follow_the_audio_length(motion):
     stereo = np.stack([np.sin(2 * np.pi * 200 * t), 0.5 * np.sin(2 * np.pi * 310 * t)]).astype(np.float32) * 0.4
     audio = {"waveform": torch.from_numpy(stereo)[None], "sample_rate": rate}
     source_semantics = torch.randn(73) * 0.1
-    drive = audio_drive(_sadtalker(), audio, source_semantics, FPS, PoseOptions(style=3))
+    drive = audio_drive(recipe_networks(), audio, source_semantics, FPS, PoseOptions(style=3))
     expected = frame_count(len(drive.speech.samples), FPS)
     assert drive.num_frames == expected == int(np.ceil(seconds * FPS))
-    windows = semantic_windows(drive.semantics)
-    frames = []
-    for start in range(0, drive.num_frames, 2):
-        stop = min(start + 2, drive.num_frames)
-        frames.append(reenact_with_audio(generator, nets, audio_warper, source, windows[start:stop], warper_mel_windows(drive.mel, start, stop)))
-    video = torch.cat(frames)
-    assert video.shape == (expected, 3, 64, 64) and torch.isfinite(video).all()
+    nets_handle, generator_handle = LocalModel(nets), LocalModel(generator)
+    lips = LipMotion(CoefficientMotion(nets_handle, drive.semantics), generator_handle, LocalModel(audio_warper), mel_frames(speech_16k(audio), FPS))
+    features = WarpedFeatures(SourceLatent(source, generator_handle, None), lips, nets_handle)
+    video = torch.cat(list(decode_chunks(generator, features, 256, 2)))
+    assert video.shape == (expected, 256, 256, 3) and torch.isfinite(video).all()
 
 
 @torch.no_grad()
@@ -76,12 +69,14 @@ def test_audio_flow_comes_after_the_video_flow_with_its_upper_half_zeroed(motion
     generator, nets, audio_warper, source = motion
     windows = semantic_windows(torch.randn(1, 73).expand(3, 73))
     mel = torch.rand(3, 80, 32) * 8 - 4
-    result = audio_motion(generator, nets, audio_warper, source, windows, mel)
+    video = predict_motion(nets.video_warper, source.image256, windows)
+    result = with_audio_flow(generator, audio_warper, source, video, mel)
     assert len(result.grids) == 2 and result.grids[1].shape == (3, 64, 64, 2)
-    identity = torch.stack(torch.meshgrid(torch.linspace(-1, 1, 64), torch.linspace(-1, 1, 64), indexing="xy"), -1)
-    assert torch.allclose(result.grids[1][:, :32], identity[:32].expand(3, -1, -1, -1), atol=1e-6)
-    with pytest.raises(ValueError, match="one mel window per coefficient window"):
-        audio_motion(generator, nets, audio_warper, source, windows, mel[:2])
+    assert torch.equal(result.grids[0], video.grids[0]) and torch.equal(result.descriptor, video.descriptor)
+    identity = coordinate_grid(3, 64, 64, result.grids[1])
+    assert torch.allclose(result.grids[1][:, :32], identity[:, :32], atol=1e-6)
+    with pytest.raises(ValueError, match="one mel window per frame"):
+        with_audio_flow(generator, audio_warper, source, video, mel[:2])
 
 
 def _batch(size: int = 64) -> AudioWarperBatch:

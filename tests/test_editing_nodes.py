@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from styleheat_core.pipeline.inversion import Inversion
+from styleheat_core.models.modulation import FeatureModulation
+from styleheat_core.pipeline.inversion import EncodedInversion
 from styleheat_core.pipeline.source import SourceLatent
 from tests.support.pack import node
 
@@ -12,7 +13,8 @@ from tests.support.pack import node
 def _latent(seed: int) -> SourceLatent:
     g = torch.Generator().manual_seed(seed)
     image = torch.rand(1, 3, 4, 4, generator=g)
-    return SourceLatent(Inversion(torch.randn(1, 18, 512, generator=g), torch.zeros(1, 2, 2, 2), None, image, image), object())
+    zeros = torch.zeros(1, 2, 2, 2)
+    return SourceLatent(EncodedInversion(torch.randn(1, 18, 512, generator=g), zeros, FeatureModulation(zeros, zeros), image, image), object(), object())
 
 
 def test_portrait_direction_feeds_style_direction_with_a_schedule():

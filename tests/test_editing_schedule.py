@@ -8,21 +8,26 @@ from styleheat_core.editing.directions import GanspaceEdit, GanspacePCA, apply_g
 from styleheat_core.editing.schedule import StrengthSchedule, parse_keyframes, schedule_from_choice
 from styleheat_core.io.checkpoints import CheckpointError
 from styleheat_core.io.loaders import load_direction_file
-from styleheat_core.pipeline.inversion import Inversion
+from styleheat_core.models.modulation import FeatureModulation
+from styleheat_core.pipeline.inversion import EncodedInversion
 from styleheat_core.pipeline.source import ScheduledEdit, SourceLatent
 
 
-def _inversion(seed: int = 0) -> Inversion:
+def _condition() -> FeatureModulation:
+    return FeatureModulation(torch.zeros(1, 2, 2, 2), torch.zeros(1, 2, 2, 2))
+
+
+def _inversion(seed: int = 0) -> EncodedInversion:
     g = torch.Generator().manual_seed(seed)
     image = torch.rand(1, 3, 4, 4, generator=g)
-    return Inversion(torch.randn(1, 18, 512, generator=g), torch.randn(1, 2, 2, 2, generator=g), None, image, image * 0.5)
+    return EncodedInversion(torch.randn(1, 18, 512, generator=g), torch.randn(1, 2, 2, 2, generator=g), _condition(), image, image * 0.5)
 
 
 class RecordingLatent(SourceLatent):
     """A SourceLatent whose re-decoding only records the W+ codes it was given (no networks needed)."""
 
     def _decode(self, w_plus):
-        return Inversion(w_plus, torch.full((1, 2, 2, 2), float(w_plus.sum())), None, self.inversion.image256, self.inversion.residual)
+        return EncodedInversion(w_plus, torch.full((1, 2, 2, 2), float(w_plus.sum())), _condition(), self.inversion.image256, self.inversion.residual)
 
 
 def _direction(seed: int = 1) -> torch.Tensor:
@@ -80,17 +85,15 @@ def test_strength_zero_changes_nothing_for_every_edit_kind():
     inversion = _inversion()
     pca = GanspacePCA(torch.zeros(1, 512), torch.randn(80, 1, 512), torch.ones(80))
     ganspace = ScheduledEdit("beard", lambda w, s: apply_ganspace(w, pca, GanspaceEdit(58, 7, 9), s), 0.0)
-    latent = RecordingLatent(inversion, object(), (ScheduledEdit("age", _interfacegan(_direction()), 0.0), ganspace))
+    latent = RecordingLatent(inversion, object(), object(), (ScheduledEdit("age", _interfacegan(_direction()), 0.0), ganspace))
     assert torch.equal(latent.edited_w_plus(3, 10), inversion.w_plus)
-    frames = latent.at_frames([0, 1, 2], 10)
-    assert torch.equal(frames.w_plus, inversion.w_plus.expand(3, -1, -1))
-    assert torch.equal(frames.feature, inversion.feature.expand(3, -1, -1, -1))  # the inversion itself, not a re-decode
+    assert latent.at_frames([0, 1, 2], 10) is inversion  # the inversion itself (batch 1, shared by the frames), not a re-decode
 
 
 def test_strength_then_minus_strength_returns_the_codes():
     inversion = _inversion()
     direction = _direction()
-    latent = RecordingLatent(inversion, object()).with_edit(ScheduledEdit("a", _interfacegan(direction), 7.5)).with_edit(
+    latent = RecordingLatent(inversion, object(), object()).with_edit(ScheduledEdit("a", _interfacegan(direction), 7.5)).with_edit(
         ScheduledEdit("b", _interfacegan(direction), -7.5)
     )
     once = latent.edits[0].apply(inversion.w_plus, 7.5)
@@ -102,7 +105,7 @@ def test_keyframed_edit_decodes_each_frame_with_its_strength():
     inversion = _inversion()
     direction = _direction()
     schedule = StrengthSchedule("keyframes", parse_keyframes("0:0, 4:2"))
-    latent = RecordingLatent(inversion, object()).with_edit(ScheduledEdit("k", _interfacegan(direction), 5.0, schedule))
+    latent = RecordingLatent(inversion, object(), object()).with_edit(ScheduledEdit("k", _interfacegan(direction), 5.0, schedule))
     assert [latent.edits[0].strength_at(f, 6) for f in range(6)] == [0.0, 0.5, 1.0, 1.5, 2.0, 2.0]
     frames = latent.at_frames(list(range(6)), 6)
     for f, strength in enumerate([0.0, 0.5, 1.0, 1.5, 2.0, 2.0]):
@@ -118,8 +121,8 @@ def test_edits_stack_in_order():
     preset = GanspaceEdit(58, 0, 18)
     ganspace = ScheduledEdit("g", lambda w, s: apply_ganspace(w, pca, preset, s), 3.0)
     interfacegan = ScheduledEdit("i", _interfacegan(_direction()), 4.0)
-    first_g = RecordingLatent(inversion, object(), (ganspace, interfacegan)).edited_w_plus(0, 1)
-    first_i = RecordingLatent(inversion, object(), (interfacegan, ganspace)).edited_w_plus(0, 1)
+    first_g = RecordingLatent(inversion, object(), object(), (ganspace, interfacegan)).edited_w_plus(0, 1)
+    first_i = RecordingLatent(inversion, object(), object(), (interfacegan, ganspace)).edited_w_plus(0, 1)
     torch.testing.assert_close(first_g, interfacegan.apply(ganspace.apply(inversion.w_plus, 3.0), 4.0))
     torch.testing.assert_close(first_i, ganspace.apply(interfacegan.apply(inversion.w_plus, 4.0), 3.0))
     assert (first_g - first_i).abs().max() > 1e-2  # GANSpace sets an absolute coordinate, so order matters

@@ -3,9 +3,10 @@
 import pytest
 import torch
 
+from styleheat_core.models.calibrator import refinement_from_official
 from styleheat_core.models.flow import flow_to_grid
+from styleheat_core.pipeline.forward import predict_motion, render_frames, render_warped, styleheat_forward, warp_feature
 from styleheat_core.pipeline.inversion import invert, render_for_encoder
-from styleheat_core.pipeline.reenactment import render_frames, video_motion, warp_feature
 from styleheat_core.preprocess.semantics import semantic_windows
 from tests.support.golden import GoldenCase
 from tests.support.recipe_networks import recipe_networks
@@ -15,8 +16,7 @@ pytestmark = pytest.mark.golden
 
 @pytest.fixture(scope="module")
 def networks():
-    nets = recipe_networks()
-    return nets.inversion, nets.motion
+    return recipe_networks()
 
 
 @pytest.fixture(scope="module")
@@ -36,33 +36,36 @@ def test_driving_windows_are_built_from_the_coefficient_sequence(case):
 
 @torch.no_grad()
 def test_end_to_end_forward_matches_official(networks, case):
-    inv_nets, motion_nets = networks
-    source = invert(inv_nets, _source_tensor(case.input("in.source_u8")))
-    e4e_image, _ = render_for_encoder(inv_nets.generator, source.w_plus)
+    generator, encoders, motion_nets = networks.generator, networks.encoders, networks.motion
+    source = invert(generator, encoders, _source_tensor(case.input("in.source_u8")))
+    e4e_image, _ = render_for_encoder(generator, source.w_plus)
     windows = case.input("in.window_3dmm")
-    motion = video_motion(motion_nets, source, windows)
+    motion = predict_motion(motion_nets.video_warper, source.image256, windows)
     fx_warp = warp_feature(source.feature, motion.grids)
-    refining = motion_nets.calibrator(fx_warp, motion.descriptor)
-    batch = source.expand(windows.shape[0])
-    video_warp_image = inv_nets.generator(batch.w_plus, inversion_condition=batch.condition, grids=motion.grids).image
+    official = motion_nets.calibrator(fx_warp, motion.descriptor)
+    refinement = motion_nets.calibrator.refinement(fx_warp, motion.descriptor)
+    torch.testing.assert_close(refinement, refinement_from_official(official), rtol=0, atol=0)
+    forward = styleheat_forward(generator, motion_nets, source, windows, with_warped=True)
 
     case.check_all(
         {
             "out.e4e_w_plus": source.w_plus,
             "out.e4e_image256": e4e_image,
             "out.residual": source.residual,
-            "out.res_aligned": inv_nets.aligner(torch.cat((source.residual, e4e_image), 1)),
-            "out.inversion_scale": source.condition[0],
-            "out.inversion_shift": source.condition[1],
+            "out.res_aligned": encoders.aligner(torch.cat((source.residual, e4e_image), 1)),
+            "out.inversion_scale": source.condition.scale,
+            "out.inversion_shift": source.condition.shift,
             "out.ix": source.image256,
             "out.fx": source.feature,
             "out.descriptor": motion.descriptor,
             "out.flow": motion.flow,
             "out.grid": flow_to_grid(motion.flow),
             "out.fx_warp": fx_warp,
-            "out.rc6": refining[6],
-            "out.rc7": refining[7],
-            "out.video_warp_image": video_warp_image,
-            "out.fake_image": render_frames(inv_nets.generator, motion_nets.calibrator, source, motion),
+            "out.rc6": official[6],
+            "out.rc7": official[7],
+            "out.video_warp_image": render_warped(generator, source, motion),
+            "out.fake_image": render_frames(generator, source, motion, refinement),
         }
     )
+    case.check("out.video_warp_image", forward.warped)
+    case.check("out.fake_image", forward.frames)

@@ -3,7 +3,9 @@
 import pytest
 import torch
 
+from styleheat_core.models.calibrator import refinement_from_official
 from styleheat_core.models.flow import flow_to_grid
+from styleheat_core.models.modulation import FeatureModulation
 from styleheat_core.models.stylegan2 import Generator
 from tests.support.golden import GoldenCase, network_state_dict
 
@@ -35,21 +37,21 @@ def test_plain_synthesis(generator, case):
 
 @torch.no_grad()
 def test_all_hooks_in_official_order(generator, case):
-    condition = (case.input("in.b.inversion_scale"), case.input("in.b.inversion_shift"))
+    condition = FeatureModulation(case.input("in.b.inversion_scale"), case.input("in.b.inversion_shift"))
     grid = flow_to_grid(case.input("in.b.flow"))
     out = generator(
         case.input("in.w_plus"),
         inversion_condition=condition,
         f_condition=case.input("in.b.f_condition"),
         grids=[grid],
-        refining_condition=_refining(case),
+        refinement=refinement_from_official(_refining(case)),
     )
     case.check_all({"out.b.image": out.image, "out.b.f_latent": out.f_latent, "out.b.grid": grid}, prefix="out.b.")
 
 
 @torch.no_grad()
 def test_hfgi_decode_and_warp_passes(generator, case):
-    condition = (case.input("in.b.inversion_scale"), case.input("in.b.inversion_shift"))
+    condition = FeatureModulation(case.input("in.b.inversion_scale"), case.input("in.b.inversion_shift"))
     decode = generator(case.input("in.w_plus"), inversion_condition=condition)
     case.check_all({"out.b_inv.image": decode.image, "out.b_inv.f_latent": decode.f_latent}, prefix="out.b_inv.")
     warped = generator(case.input("in.w_plus"), inversion_condition=condition, grids=[flow_to_grid(case.input("in.b.flow"))])

@@ -12,9 +12,10 @@ import torch
 from torch import nn
 
 from styleheat_core.models.flow import flow_to_grid
+from styleheat_core.models.modulation import FeatureModulation
 from styleheat_core.models.stylegan2 import Generator
-from styleheat_core.pipeline.inversion import Inversion
-from styleheat_core.pipeline.reenactment import FrameMotion, render_frames, shared_code
+from styleheat_core.pipeline.forward import FrameMotion, calibrate, render_frames, shared_code
+from styleheat_core.pipeline.inversion import OptimizedInversion
 
 FRAMES = 3
 ATOL = 1e-5
@@ -25,15 +26,14 @@ def _seeded(seed: int) -> torch.Generator:
 
 
 class TinyCalibrator(nn.Module):
-    """Eight refining maps whose 64x64 pair depends on the warped feature and the descriptor of each frame."""
+    """CalibrationNet's contract: a 64x64 (scale, shift) that depends on the warped feature and the descriptor of each frame."""
 
     def __init__(self, channels: int):
         super().__init__()
         self.mix = nn.Conv2d(channels, 2 * channels, 1)
 
-    def forward(self, warped: torch.Tensor, descriptor: torch.Tensor) -> list[torch.Tensor]:
-        scale, shift = (0.1 * self.mix(warped) + descriptor.mean(1, keepdim=True).unsqueeze(-1)).chunk(2, dim=1)
-        return [torch.zeros(1)] * 6 + [scale, shift]
+    def refinement(self, warped: torch.Tensor, descriptor: torch.Tensor) -> FeatureModulation:
+        return FeatureModulation(*(0.1 * self.mix(warped) + descriptor.mean(1, keepdim=True).unsqueeze(-1)).chunk(2, dim=1))
 
 
 @pytest.fixture(scope="module")
@@ -42,20 +42,24 @@ def generator() -> Generator:
     return Generator(64, style_dim=32, n_mlp=1, channel_multiplier=1).eval()
 
 
-def _source(g: Generator, codes: int) -> Inversion:
+def _source(g: Generator, codes: int) -> OptimizedInversion:
     w_plus = torch.randn(codes, g.n_latent, g.style_dim, generator=_seeded(1))
     feature = torch.randn(1, g.channels[64], 64, 64, generator=_seeded(2)).expand(codes, -1, -1, -1)
-    image = torch.zeros(codes, 3, 256, 256)
-    return Inversion(w_plus, feature, None, image, image)
+    return OptimizedInversion(w_plus, feature, torch.zeros(codes, 3, 256, 256))
 
 
 def _motion() -> FrameMotion:
     flow = 3 * torch.randn(FRAMES, 2, 64, 64, generator=_seeded(3))
-    return FrameMotion(flow, [flow_to_grid(flow)], torch.randn(FRAMES, 256, 1, generator=_seeded(4)))
+    return FrameMotion(flow, (flow_to_grid(flow),), torch.randn(FRAMES, 256, 1, generator=_seeded(4)))
 
 
 def _frame(motion: FrameMotion, i: int) -> FrameMotion:
-    return FrameMotion(motion.flow[i : i + 1], [g[i : i + 1] for g in motion.grids], motion.descriptor[i : i + 1])
+    return FrameMotion(motion.flow[i : i + 1], tuple(g[i : i + 1] for g in motion.grids), motion.descriptor[i : i + 1])
+
+
+def _render(generator: Generator, calibrator: TinyCalibrator | None, source: OptimizedInversion, motion: FrameMotion) -> torch.Tensor:
+    refinement = None if calibrator is None else calibrate(calibrator, source.feature, motion)
+    return render_frames(generator, source, motion, refinement)
 
 
 @torch.no_grad()
@@ -66,10 +70,8 @@ def test_batched_render_equals_frame_by_frame(generator, calibrated, codes):
     calibrator = TinyCalibrator(generator.channels[64]).eval() if calibrated else None
     source = _source(generator, codes).expand(FRAMES) if codes == 1 else _source(generator, codes)
     motion = _motion()
-    batched = render_frames(generator, calibrator, source, motion)
-    one_by_one = torch.cat(
-        [render_frames(generator, calibrator, source.map(lambda t, i=i: t[i : i + 1]), _frame(motion, i)) for i in range(FRAMES)]
-    )
+    batched = _render(generator, calibrator, source, motion)
+    one_by_one = torch.cat([_render(generator, calibrator, source.map(lambda t, i=i: t[i : i + 1]), _frame(motion, i)) for i in range(FRAMES)])
     assert batched.shape == (FRAMES, 3, 64, 64)
     torch.testing.assert_close(batched, one_by_one, atol=ATOL, rtol=0)
     assert not torch.allclose(batched[0], batched[1])

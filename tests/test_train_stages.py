@@ -11,7 +11,8 @@ from styleheat_core.train.data import PairDataset, PairOptions
 from styleheat_core.train.engine import TrainConfig, train
 from styleheat_core.train.prepare import PrepareOptions, prepare_dataset
 from styleheat_core.train.stage1 import WarperStage
-from styleheat_core.train.stage2 import CalibrationStage, FrozenNetworks, MotionModel
+from styleheat_core.pipeline.forward import MotionNetworks
+from styleheat_core.train.stage2 import CalibrationStage, FrozenNetworks
 from styleheat_core.models.warper import VideoWarper
 from tests.support.train_fakes import (
     DrawnFaceBackend, TinyCalibrator, TinyDiscriminator, TinyGenerator, TinyInverter, TinyVGG, landmark_coefficients, synthetic_videos,
@@ -77,7 +78,7 @@ def test_stage2_learns_and_resumes(data, tmp_path):
 
 def test_stage2_container_loads_through_load_motion_networks(tmp_path):
     nets = styleheat_networks()
-    model = MotionModel(nets["video_warper"], nets["calibrator"])
+    model = MotionNetworks(nets["video_warper"], nets["calibrator"])
     state = model.state_dict()
     save_checkpoint(tmp_path, {"net_G_ema": state, "net_G": state, "opt_G": {}, "sch_G": {}, "current_epoch": 0, "current_iteration": 1})
     loaded = load_motion_networks(tmp_path / "checkpoints" / "latest.pt")

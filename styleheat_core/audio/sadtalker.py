@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from torch import nn
 from scipy.signal import savgol_filter
 
 from ..models.sadtalker_audio2exp import EXPRESSION_DIM, SimpleWrapperV2
@@ -29,12 +30,13 @@ BLINK = (0.5, 0.9, 1.0, 0.9, 0.5)
 BLINK_MIN_FRAMES = 21
 
 
-@dataclass
-class SadTalkerAudioNetworks:
-    """audio2exp (SimpleWrapperV2) and audio2pose (Audio2Pose), eval mode."""
+class SadTalkerAudioNetworks(nn.Module):
+    """SadTalker's audio2exp (SimpleWrapperV2) and audio2pose (Audio2Pose)."""
 
-    audio2exp: SimpleWrapperV2
-    audio2pose: Audio2Pose
+    def __init__(self, audio2exp: SimpleWrapperV2, audio2pose: Audio2Pose):
+        super().__init__()
+        self.audio2exp = audio2exp
+        self.audio2pose = audio2pose
 
 
 @dataclass(frozen=True)

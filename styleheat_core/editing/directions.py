@@ -31,9 +31,11 @@ class GanspaceEdit:
     end: int
 
 
-INTERFACEGAN_PRESETS = {"young": "age", "old": "age", "pose": "pose"}
+# The user's own W / W+ direction, passed under this name in `interfacegan`.
+OWN_DIRECTION = "direction"
+# Edit choice -> the InterFaceGAN direction it adds (official: young / old / pose; age names both ways).
+INTERFACEGAN_PRESETS = {"young": "age", "old": "age", "age": "age", "pose": "pose", OWN_DIRECTION: OWN_DIRECTION}
 GANSPACE_PRESETS = {"beard": GanspaceEdit(58, 7, 9), "lip": GanspaceEdit(34, 10, 11)}
-RECOMMENDED_FACTORS = {"young": -5.0, "old": 5.0, "beard": -20.0, "lip": 20.0}
 
 
 def apply_interfacegan(w_plus: torch.Tensor, direction: torch.Tensor, factor: float) -> torch.Tensor:
@@ -52,18 +54,33 @@ def apply_ganspace(w_plus: torch.Tensor, pca: GanspacePCA, edit: GanspaceEdit, s
     return w_plus + rows[None, :, None] * delta[:, None, :]
 
 
-def edit_latent(w_plus: torch.Tensor, choice: str, factor: float, interfacegan: Mapping[str, torch.Tensor], pca: GanspacePCA | None) -> torch.Tensor:
-    """The official `edit_style_code`: young/old/pose via InterFaceGAN, beard/lip via GANSpace."""
+@dataclass(frozen=True)
+class StyleDirections:
+    """What global edits read: InterFaceGAN W(+) directions by name ('age', 'pose', or OWN_DIRECTION) and the GANSpace PCA."""
+
+    interfacegan: Mapping[str, torch.Tensor]
+    ganspace: GanspacePCA | None = None
+
+
+def check_edit(choice: str, interfacegan: Mapping[str, torch.Tensor], pca: GanspacePCA | None) -> None:
+    """Raise a clear error unless `choice` is a known edit whose direction or PCA is given."""
     if choice in INTERFACEGAN_PRESETS:
         name = INTERFACEGAN_PRESETS[choice]
         if name not in interfacegan:
-            raise KeyError(f"edit '{choice}' needs the InterFaceGAN direction '{name}.pt' (interfacegan_directions/{name}.pt)")
-        return apply_interfacegan(w_plus, interfacegan[name], factor)
-    if choice in GANSPACE_PRESETS:
+            raise KeyError(f"edit '{choice}' needs the InterFaceGAN direction '{name}' (interfacegan_directions/{name}.pt)")
+    elif choice in GANSPACE_PRESETS:
         if pca is None:
             raise KeyError(f"edit '{choice}' needs the GANSpace PCA file ffhq_pca.pt")
-        return apply_ganspace(w_plus, pca, GANSPACE_PRESETS[choice], factor)
-    raise ValueError(f"unknown edit '{choice}'; choose one of {sorted(INTERFACEGAN_PRESETS) + sorted(GANSPACE_PRESETS)}")
+    else:
+        raise ValueError(f"unknown edit '{choice}'; choose one of {sorted(INTERFACEGAN_PRESETS) + sorted(GANSPACE_PRESETS)}")
+
+
+def edit_latent(w_plus: torch.Tensor, choice: str, factor: float, interfacegan: Mapping[str, torch.Tensor], pca: GanspacePCA | None) -> torch.Tensor:
+    """The official `edit_style_code`: young/old/age/pose (or OWN_DIRECTION) via InterFaceGAN, beard/lip via GANSpace."""
+    check_edit(choice, interfacegan, pca)
+    if choice in INTERFACEGAN_PRESETS:
+        return apply_interfacegan(w_plus, interfacegan[INTERFACEGAN_PRESETS[choice]], factor)
+    return apply_ganspace(w_plus, pca, GANSPACE_PRESETS[choice], factor)
 
 
 def direction_between(start: torch.Tensor, end: torch.Tensor, per_layer: bool = True) -> torch.Tensor:

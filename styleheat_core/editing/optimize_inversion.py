@@ -35,7 +35,7 @@ class StepReport:
 
 
 @dataclass
-class OptimizedInversion:
+class OptimizationResult:
     """The refined W+ and feature, the last rendering at 256, and why the run ended: 'steps', 'plateau' or 'cancelled'."""
 
     w_plus: torch.Tensor
@@ -56,7 +56,7 @@ def optimize_inversion(
     on_step: Callable[[StepReport], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     early_stop: EarlyStop | None = None,
-) -> OptimizedInversion:
+) -> OptimizationResult:
     """Run up to `steps` Adam steps; `on_step` sees each step, `should_stop` cancels after any step (at least one runs),
     `early_stop` ends the run once the total loss has stopped improving."""
     if steps < 1:
@@ -85,4 +85,4 @@ def optimize_inversion(
             stop_reason = "plateau"
             break
     image256_out = F.interpolate(image.detach(), (256, 256), mode="bilinear", align_corners=False)
-    return OptimizedInversion(current.detach(), feature.detach(), image256_out, steps_run, stop_reason)
+    return OptimizationResult(current.detach(), feature.detach(), image256_out, steps_run, stop_reason)

@@ -8,15 +8,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..editing.directions import GanspacePCA
+from ..editing.directions import GanspacePCA, StyleDirections
 from ..editing.inversion_loss import WPlusPCA
 from ..models.deep3d import Deep3DReconNet
 from ..models.discriminator import Discriminator
 from ..models.stylegan2 import Generator
 from ..models.vgg19 import VGG19Features
 from ..models.warper import AudioWarper
-from ..pipeline.inversion import EncoderNetworks, InversionNetworks
-from ..pipeline.reenactment import MotionNetworks
+from ..pipeline.forward import MotionNetworks
+from ..pipeline.inversion import EncoderNetworks
 from ..preprocess.deep3d_align import standard_landmarks_5
 from ..audio.sadtalker import SadTalkerAudioNetworks
 from .checkpoints import CheckpointError, build_module, validated_parts, validated_prefixed_parts
@@ -63,13 +63,6 @@ def load_encoder_networks(e4e_path: PathLike, hfgi_path: PathLike, device: torch
     return EncoderNetworks(e4e, latent_avg, hfgi["aligner"], hfgi["residual_encoder"])
 
 
-def load_inversion_networks(
-    e4e_path: PathLike, hfgi_path: PathLike, generator: Generator, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32
-) -> InversionNetworks:
-    """Encoder_e4e.pth + hfgi.pth (+ the generator) -> the encode-inversion networks."""
-    return load_encoder_networks(e4e_path, hfgi_path, device, dtype).with_generator(generator)
-
-
 def load_motion_networks(path: PathLike, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> MotionNetworks:
     """StyleHEAT_visual.pt (net_G_ema) -> video warper and calibrator."""
     nets = load_networks(path, "styleheat", device, dtype)
@@ -105,6 +98,13 @@ def load_ganspace_pca(path: PathLike) -> GanspacePCA:
     """ffhq_pca.pt -> GanspacePCA(mean, comp, std)."""
     parts = validated_parts(path, official_file("ganspace"))
     return GanspacePCA(parts["mean"].float(), parts["comp"].float(), parts["std"].float())
+
+
+def load_style_directions(age: PathLike | None = None, pose: PathLike | None = None, ganspace: PathLike | None = None) -> StyleDirections:
+    """The official global-edit files that are given: interfacegan_directions/{age,pose}.pt and ffhq_pca.pt."""
+    given = {"age": age, "pose": pose}
+    interfacegan = {name: load_interfacegan_direction(path, f"interfacegan_{name}") for name, path in given.items() if path is not None}
+    return StyleDirections(interfacegan, load_ganspace_pca(ganspace) if ganspace is not None else None)
 
 
 def load_wplus_pca(path: PathLike) -> WPlusPCA:

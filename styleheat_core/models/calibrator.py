@@ -1,6 +1,8 @@
 """StyleHEAT's calibration network: a U-Net over the warped 64x64 feature that predicts SFT (scale, shift) maps.
 
-It returns 8 maps, (scale, shift) at 8, 16, 32 and 64; the generator only consumes the 64x64 pair.
+The official module returns 8 maps, (scale, shift) at 8, 16, 32 and 64 (`forward`, kept for the
+golden cases and training parity); the generator consumes only the 64x64 pair, which `refinement`
+computes without the unused heads. `refinement_from_official` names that pair in an official list.
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from torch import nn
 
 from .ops import BLUR_KERNEL, SQRT2, ConvLayer, EqualConv2d, FusedLeakyReLU, ResBlock, ScaledLeakyReLU
 from .pirender import DESCRIPTOR_NC, PIRENDER_SLOPE, FineADAINResBlock2d
+from .modulation import FeatureModulation
 from .stylegan2 import channel_widths
+
+OFFICIAL_CONDITIONS = 8
 
 
 class ConvUpLayer(nn.Module):
@@ -91,11 +96,12 @@ class CalibrationNet(nn.Module):
         self.condition_shift = nn.ModuleList()
         for log_res in range(3, self.log_size + 1):
             channels = widths[2**log_res]
-            self.inject_3dmm.append(FineADAINResBlock2d(channels, channels))
+            self.inject_3dmm.append(FineADAINResBlock2d(channels, DESCRIPTOR_NC))
             self.condition_scale.append(_sft_head(channels, channels * 2))
             self.condition_shift.append(_sft_head(channels, channels * 2))
 
-    def forward(self, feature: torch.Tensor, descriptor: torch.Tensor) -> list[torch.Tensor]:
+    def _levels(self, feature: torch.Tensor, descriptor: torch.Tensor):
+        """The decoder feature at 8, 16, 32 and 64, each after its 3DMM injection, with its level index."""
         stride = 2 ** len(self.conv_body_down)
         if feature.dim() != 4 or feature.shape[1] != self.input_channel or feature.shape[2] % stride or feature.shape[3] % stride:
             raise ValueError(
@@ -110,8 +116,33 @@ class CalibrationNet(nn.Module):
             skips.insert(0, feat)
         feat = self.final_conv(feat)
         z = self.linear_3dmm(descriptor.reshape(descriptor.shape[0], -1))
-        conditions = []
-        for skip, up, inject, scale, shift in zip(skips, self.conv_body_up, self.inject_3dmm, self.condition_scale, self.condition_shift):
+        for level, (skip, up, inject) in enumerate(zip(skips, self.conv_body_up, self.inject_3dmm)):
             feat = inject(up(feat + skip), z)
-            conditions += [scale(feat), shift(feat)]
+            yield level, feat
+
+    def forward(self, feature: torch.Tensor, descriptor: torch.Tensor) -> list[torch.Tensor]:
+        """The official output: [scale8, shift8, scale16, shift16, scale32, shift32, scale64, shift64]."""
+        conditions = []
+        for level, feat in self._levels(feature, descriptor):
+            conditions += [self.condition_scale[level](feat), self.condition_shift[level](feat)]
         return conditions
+
+    def freeze_unused_heads(self) -> "CalibrationNet":
+        """Stop gradients to the 8/16/32 (scale, shift) heads: their maps never reach the generator, so they never
+        learn (officially either); frozen, DDP and the optimiser skip them. Returns self."""
+        for heads in (self.condition_scale, self.condition_shift):
+            for head in heads[:-1]:
+                head.requires_grad_(False)
+        return self
+
+    def refinement(self, feature: torch.Tensor, descriptor: torch.Tensor) -> FeatureModulation:
+        """The 64x64 (scale, shift) pair the generator applies, without computing the unused lower heads."""
+        *_, (level, feat) = self._levels(feature, descriptor)
+        return FeatureModulation(self.condition_scale[level](feat), self.condition_shift[level](feat))
+
+
+def refinement_from_official(conditions: Sequence[torch.Tensor]) -> FeatureModulation:
+    """The pair the official generator applies from a calibrator's 8-map list: the 64x64 (scale, shift), items 6 and 7."""
+    if len(conditions) != OFFICIAL_CONDITIONS:
+        raise ValueError(f"an official calibrator output has {OFFICIAL_CONDITIONS} maps; got {len(conditions)}")
+    return FeatureModulation(conditions[6], conditions[7])

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .flow import warp
+from .modulation import FeatureModulation
 from .ops import BLUR_KERNEL, Blur, EqualLinear, FusedLeakyReLU, Upsample
 
 # Loop index (1, 3, 5, ...) of the block whose first conv outputs the 64x64 feature: blocks start at 8x8.
@@ -204,33 +205,25 @@ class Generator(nn.Module):
         """Mapping network z -> w."""
         return self.style(z)
 
-    @torch.no_grad()
-    def mean_latent(self, n_samples: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Average w over `n_samples` random z (1, style_dim)."""
-        weight = self.input.input
-        z = torch.randn(n_samples, self.style_dim, generator=generator, device=weight.device).to(weight.dtype)
-        return self.style(z).mean(0, keepdim=True)
-
     def forward(
         self,
         w_plus: torch.Tensor,
         *,
-        inversion_condition: tuple[torch.Tensor, torch.Tensor] | None = None,
+        inversion_condition: FeatureModulation | None = None,
         f_condition: torch.Tensor | None = None,
         grids: Sequence[torch.Tensor] = (),
-        refining_condition: Sequence[torch.Tensor] | None = None,
+        refinement: FeatureModulation | None = None,
     ) -> SynthesisOutput:
         """Synthesise from W+ (B, n_latent, style_dim).
 
-        W+ may instead have batch 1 while the 64x64 conditions (`f_condition`, `grids`, `refining_condition`)
+        W+ may instead have batch 1 while the 64x64 conditions (`f_condition`, `grids`, `refinement`)
         have batch B: the code is then shared by the B frames, the layers below 64x64 run once, and the
-        image has batch B. At the 64x64 layer, in the official order: modulate by the HFGI (scale, shift), record
-        `f_latent`, replace by `f_condition`, warp by each grid, refine with the calibrator's
-        (scale, shift) pairs. The RGB skip of the lower resolutions is never warped.
+        image has batch B. At the 64x64 layer, in the official order: modulate by HFGI's inversion
+        condition, record `f_latent`, replace by `f_condition`, warp by each grid, modulate by the
+        calibrator's `refinement`. The RGB skip of the lower resolutions is never warped.
         """
         if w_plus.dim() != 3 or w_plus.shape[1] != self.n_latent:
             raise ValueError(f"W+ codes must have shape (B, {self.n_latent}, {self.style_dim}); got {tuple(w_plus.shape)}")
-        refining = refining_condition or ()
         layout = self.memory_format or (torch.channels_last if w_plus.device.type == "cpu" else torch.contiguous_format)
         out = self.conv1(self.input(w_plus.shape[0]).contiguous(memory_format=layout), w_plus[:, 0])
         skip = self.to_rgb1(out, w_plus[:, 1])
@@ -240,15 +233,14 @@ class Generator(nn.Module):
             out = up_conv(out, w_plus[:, index])
             if index == FEATURE_HOOK_INDEX:
                 if inversion_condition is not None:
-                    out = out * (1 + inversion_condition[0]) + inversion_condition[1]
+                    out = inversion_condition.apply(out)
                 f_latent = out
                 if f_condition is not None:
                     out = f_condition
                 for grid in grids:
                     out = warp(out.expand(grid.shape[0], -1, -1, -1), grid)
-            if FEATURE_HOOK_INDEX <= index < len(refining):
-                out = out * (1 + refining[index - 1]) + refining[index]
-            if index == FEATURE_HOOK_INDEX:
+                if refinement is not None:
+                    out = refinement.apply(out)
                 out = out.contiguous(memory_format=layout)
             out = conv(out, w_plus[:, index + 1])
             skip = to_rgb(out, w_plus[:, index + 2], skip)

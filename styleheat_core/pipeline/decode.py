@@ -7,12 +7,12 @@ from dataclasses import dataclass, replace
 from typing import Callable, Iterator
 
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 from ..models.stylegan2 import Generator
+from .forward import MotionNetworks, calibrate, render_frames
+from .handles import ModelHandle, unique_handles
+from .image_format import network_to_image
 from .motion import MotionSource
-from .reenactment import render_frames
 from .source import SourceLatent
 
 OUTPUT_SIZES = (1024, 512, 256)
@@ -22,7 +22,7 @@ ProgressCallback = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class WarpedFeatures:
-    """What flows through STYLEHEAT_FEATURES sockets: the source, its motion and (after Calibrate) the calibrator.
+    """What flows through STYLEHEAT_FEATURES sockets: the source, its motion and (after Calibrate) the calibration network.
 
     Nothing is computed until decoding: per frame, the source's 64x64 feature is warped by the
     motion's grids and, when `calibrator` is set, refined by its 64x64 (scale, shift).
@@ -30,38 +30,38 @@ class WarpedFeatures:
 
     latent: SourceLatent
     motion: MotionSource
-    calibrator: nn.Module | None = None
+    calibrator: ModelHandle[MotionNetworks] | None = None
 
     @property
     def num_frames(self) -> int:
         return self.motion.num_frames
 
-    def calibrated(self, calibrator: nn.Module) -> "WarpedFeatures":
+    def calibrated(self, calibrator: ModelHandle[MotionNetworks]) -> "WarpedFeatures":
         return replace(self, calibrator=calibrator)
 
+    def models(self) -> list[ModelHandle]:
+        """Every network decoding runs, besides StyleGAN itself, each once."""
+        calibrator = () if self.calibrator is None else (self.calibrator,)
+        return unique_handles((*self.latent.models(), *self.motion.models(), *calibrator))
 
-def to_image(frames: torch.Tensor, size: int) -> torch.Tensor:
-    """(B,3,1024,1024) network output in [-1,1] -> ComfyUI IMAGE (B,size,size,3) float32 in [0,1] on the CPU."""
-    frames = frames.float().clamp(-1.0, 1.0)
-    if frames.shape[-1] != size:
-        frames = F.interpolate(frames, size=(size, size), mode="area")
-    return ((frames + 1.0) / 2.0).permute(0, 2, 3, 1).cpu()
+    @torch.no_grad()
+    def frames(self, generator: Generator, frames: list[int]) -> torch.Tensor:
+        """Raw 1024² frames (B,3,1024,1024) for these frame indices."""
+        source = self.latent.at_frames(frames, self.num_frames)
+        motion = self.motion.motion(source, frames)
+        refinement = None if self.calibrator is None else calibrate(self.calibrator.module.calibrator, source.feature, motion)
+        return render_frames(generator, source, motion, refinement)
 
 
-@torch.no_grad()
 def decode_chunks(generator: Generator, features: WarpedFeatures, size: int = 1024, chunk_size: int = 4) -> Iterator[torch.Tensor]:
     """Frames of the driven video as IMAGE chunks of at most `chunk_size` frames, in order."""
     if size not in OUTPUT_SIZES:
         raise ValueError(f"output size must be one of {OUTPUT_SIZES}; got {size}")
     if chunk_size < 1:
         raise ValueError(f"chunk size must be at least 1; got {chunk_size}")
-    param = next(generator.parameters())
     total = features.num_frames
     for start in range(0, total, chunk_size):
-        frames = list(range(start, min(start + chunk_size, total)))
-        source = features.latent.at_frames(frames, total).to(param.device, param.dtype)
-        motion = features.motion.motion(source, frames).to(param.device, param.dtype)
-        yield to_image(render_frames(generator, features.calibrator, source, motion), size)
+        yield network_to_image(features.frames(generator, list(range(start, min(start + chunk_size, total)))), size)
 
 
 def decode_video(

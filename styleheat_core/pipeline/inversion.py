@@ -1,80 +1,118 @@
-"""Encoder-based inversion of a source portrait (e4e + HFGI), computed once per source.
+"""Inversion of a source portrait into StyleGAN2 terms, computed once per source.
 
-Follows the official `HFGI.inverse`: e4e gives W+, StyleGAN renders it, the residual between the
-source and that rendering is aligned and encoded into a (scale, shift) modulation of the 64x64
-feature. The result carries everything the per-frame path needs.
+Two kinds exist, as officially: the encoder inversion (`HFGI.inverse`: e4e gives W+, StyleGAN renders
+it, the residual between the source and that rendering is aligned and encoded into a (scale, shift)
+modulation of the 64x64 feature) and the optimisation inversion (W+ rows and the feature optimised
+directly; no modulation, and no residual to re-decode edits with). They are separate types, so code
+that needs one kind cannot silently receive the other.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
+from typing import Callable, ClassVar, Sequence, TypeVar, Union
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..models.e4e import add_latent_avg
+from ..models.modulation import FeatureModulation
 from ..models.stylegan2 import Generator
+from .handles import module_input
 
 ENCODER_SIZE = 256
+T = TypeVar("T", bound="_InversionTensors")
 
 
-@dataclass
-class Inversion:
-    """A source portrait in StyleGAN terms.
+class _InversionTensors:
+    """Batch operations shared by both inversion kinds: every field is a tensor or a FeatureModulation."""
 
-    w_plus (B,18,512); feature (B,512,64,64) = the modulated 64x64 feature `fx`; condition = HFGI
-    (scale, shift) or None after optimisation inversion; image256 (B,3,256,256) = the clamped
-    reconstruction the warper sees; residual (B,3,256,256) = source minus e4e rendering, kept so
-    that edited codes can be decoded with the source's details, as the official editing does.
-    """
+    def map(self: T, fn: Callable[[torch.Tensor], torch.Tensor]) -> T:
+        """Apply `fn` to every tensor."""
+        values = {}
+        for field in fields(self):
+            value = getattr(self, field.name)
+            values[field.name] = value.map(fn) if isinstance(value, FeatureModulation) else fn(value)
+        return replace(self, **values)
 
-    w_plus: torch.Tensor
-    feature: torch.Tensor
-    condition: tuple[torch.Tensor, torch.Tensor] | None
-    image256: torch.Tensor
-    residual: torch.Tensor
-
-    def expand(self, batch: int) -> "Inversion":
+    def expand(self: T, batch: int) -> T:
         """The same source repeated to a batch of frames (views, no copies)."""
+        return self.map(lambda t: t.expand(batch, *t.shape[1:]))
 
-        def rep(t: torch.Tensor) -> torch.Tensor:
-            return t.expand(batch, *t.shape[1:])
-
-        return self.map(rep)
-
-    def to(self, device: torch.device | str, dtype: torch.dtype | None = None) -> "Inversion":
+    def to(self: T, device: torch.device | str, dtype: torch.dtype | None = None) -> T:
         """The same source on another device / in another float dtype."""
         return self.map(lambda t: t.to(device=device, dtype=dtype))
 
-    def map(self, fn) -> "Inversion":
-        """Apply `fn` to every tensor."""
-        condition = None if self.condition is None else (fn(self.condition[0]), fn(self.condition[1]))
-        return Inversion(fn(self.w_plus), fn(self.feature), condition, fn(self.image256), fn(self.residual))
+    @property
+    def batch(self) -> int:
+        return int(self.w_plus.shape[0])
 
 
-@dataclass
-class EncoderNetworks:
-    """Encoder_e4e.pth + hfgi.pth: e4e, its latent_avg, and HFGI's residual aligner and encoder."""
+@dataclass(frozen=True)
+class EncodedInversion(_InversionTensors):
+    """e4e + HFGI result: w_plus (B,18,512); feature (B,512,64,64), the HFGI-modulated 64x64 feature `fx`;
+    condition, the HFGI (scale, shift); image256 (B,3,256,256), the clamped reconstruction the warper sees;
+    residual (B,3,256,256), source minus e4e rendering, kept to re-decode edited codes with the source's
+    details, as the official editing does."""
 
-    e4e: nn.Module
-    latent_avg: torch.Tensor
-    aligner: nn.Module
-    residual_encoder: nn.Module
-
-    def with_generator(self, generator: Generator) -> "InversionNetworks":
-        return InversionNetworks(generator, self.e4e, self.latent_avg, self.aligner, self.residual_encoder)
+    w_plus: torch.Tensor
+    feature: torch.Tensor
+    condition: FeatureModulation
+    image256: torch.Tensor
+    residual: torch.Tensor
 
 
-@dataclass
-class InversionNetworks:
-    """The networks of the encode inversion (Encoder_e4e.pth + hfgi.pth) and the generator."""
+@dataclass(frozen=True)
+class OptimizedInversion(_InversionTensors):
+    """Optimisation inversion result: optimised W+ and 64x64 feature, and the 256² rendering the warper sees.
 
-    generator: Generator
-    e4e: nn.Module
-    latent_avg: torch.Tensor
-    aligner: nn.Module
-    residual_encoder: nn.Module
+    It has no HFGI condition (`condition` is None, as official) and no residual, so W+ edits cannot be
+    re-decoded from it (the official attribute editing forbids it too)."""
+
+    w_plus: torch.Tensor
+    feature: torch.Tensor
+    image256: torch.Tensor
+    condition: ClassVar[None] = None
+
+
+Inversion = Union[EncodedInversion, OptimizedInversion]
+
+
+def stack_inversions(items: Sequence[Inversion]) -> Inversion:
+    """One batch from several inversions of the same kind (frames of one source, edited differently)."""
+    kinds = {type(item) for item in items}
+    if len(kinds) != 1:
+        raise ValueError(f"cannot batch inversions of different kinds together: {sorted(k.__name__ for k in kinds)}")
+    first = items[0]
+    values = {}
+    for field in fields(first):
+        parts = [getattr(item, field.name) for item in items]
+        if isinstance(parts[0], FeatureModulation):
+            values[field.name] = FeatureModulation(torch.cat([p.scale for p in parts]), torch.cat([p.shift for p in parts]))
+        else:
+            values[field.name] = torch.cat(parts)
+    return replace(first, **values)
+
+
+class EncoderNetworks(nn.Module):
+    """Encoder_e4e.pth + hfgi.pth: e4e and its `latent_avg`, HFGI's residual aligner and residual encoder."""
+
+    def __init__(self, e4e: nn.Module, latent_avg: torch.Tensor, aligner: nn.Module, residual_encoder: nn.Module):
+        super().__init__()
+        self.e4e = e4e
+        self.aligner = aligner
+        self.residual_encoder = residual_encoder
+        self.register_buffer("latent_avg", latent_avg)
+
+    def encode(self, image256: torch.Tensor) -> torch.Tensor:
+        """W+ codes (B,18,512) of 256² images in [-1, 1]."""
+        return add_latent_avg(self.e4e(module_input(self, image256)), self.latent_avg)
+
+    def condition(self, residual: torch.Tensor, image256: torch.Tensor) -> FeatureModulation:
+        """HFGI: align the residual to the rendering, encode it into the 64x64 (scale, shift)."""
+        aligned = self.aligner(torch.cat((module_input(self, residual), module_input(self, image256)), dim=1))
+        return FeatureModulation(*self.residual_encoder(aligned))
 
 
 def resize(x: torch.Tensor, size: int) -> torch.Tensor:
@@ -82,26 +120,26 @@ def resize(x: torch.Tensor, size: int) -> torch.Tensor:
     return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
 
 
-def render_for_encoder(generator: Generator, w_plus: torch.Tensor, condition=None) -> tuple[torch.Tensor, torch.Tensor]:
+def render_for_encoder(generator: Generator, w_plus: torch.Tensor, condition: FeatureModulation | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """StyleGAN rendering clamped to [-1, 1] and resized to 256, plus the recorded 64x64 feature."""
-    out = generator(w_plus, inversion_condition=condition)
+    w_plus = module_input(generator, w_plus)
+    out = generator(w_plus, inversion_condition=None if condition is None else condition.to(w_plus))
     return resize(out.image.clamp(-1.0, 1.0), ENCODER_SIZE), out.f_latent
 
 
-def decode_with_residual(nets: InversionNetworks, w_plus: torch.Tensor, image256: torch.Tensor, residual: torch.Tensor) -> Inversion:
-    """HFGI decode: align the residual to `image256`, encode it into (scale, shift), re-render."""
-    aligned = nets.aligner(torch.cat((residual, image256), dim=1))
-    condition = tuple(nets.residual_encoder(aligned))
-    reconstruction, feature = render_for_encoder(nets.generator, w_plus, condition)
-    return Inversion(w_plus, feature, condition, reconstruction, residual)
+def decode_with_residual(generator: Generator, encoders: EncoderNetworks, w_plus: torch.Tensor, image256: torch.Tensor, residual: torch.Tensor) -> EncodedInversion:
+    """HFGI decode of a W+ code: its rendering `image256` + the source `residual` -> condition -> re-render."""
+    condition = encoders.condition(residual, image256)
+    reconstruction, feature = render_for_encoder(generator, w_plus, condition)
+    return EncodedInversion(w_plus, feature, condition.to(feature), reconstruction, residual)
 
 
 @torch.no_grad()
-def invert(nets: InversionNetworks, source: torch.Tensor) -> Inversion:
-    """Encode a source (B,3,H,W) in [-1,1] (FFHQ-aligned, any size) into an `Inversion`."""
+def invert(generator: Generator, encoders: EncoderNetworks, source: torch.Tensor) -> EncodedInversion:
+    """Encode a source (B,3,H,W) in [-1,1] (FFHQ-aligned, any size) into an `EncodedInversion` (in the generator's dtype)."""
     if source.dim() != 4 or source.shape[1] != 3:
         raise ValueError(f"source must be a (B, 3, H, W) image tensor in [-1, 1]; got shape {tuple(source.shape)}")
-    x256 = resize(source, ENCODER_SIZE)
-    w_plus = add_latent_avg(nets.e4e(x256), nets.latent_avg)
-    e4e_image, _ = render_for_encoder(nets.generator, w_plus)
-    return decode_with_residual(nets, w_plus, e4e_image, x256 - e4e_image)
+    x256 = resize(module_input(generator, source), ENCODER_SIZE)
+    w_plus = module_input(generator, encoders.encode(x256))
+    e4e_image, _ = render_for_encoder(generator, w_plus)
+    return decode_with_residual(generator, encoders, w_plus, e4e_image, x256 - e4e_image)

@@ -5,6 +5,8 @@ Official attribute editing re-decodes the edited W+ code with the source's HFGI 
 same per frame, lazily, so that an edited 1000-frame video never holds 1000 feature maps.
 An edit whose scheduled strength is 0 at a frame is skipped there; frames where every edit is
 skipped see the source inversion itself, as the first batch of the official ramp does.
+Only encoder inversions can be edited: an optimisation inversion has no residual to re-decode
+with (the official code forbids that combination too).
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ from typing import Callable, Sequence
 import torch
 
 from ..editing.schedule import StrengthSchedule
-from .inversion import Inversion, InversionNetworks, decode_with_residual, render_for_encoder
+from ..models.stylegan2 import Generator
+from .handles import ModelHandle
+from .inversion import EncodedInversion, EncoderNetworks, Inversion, decode_with_residual, render_for_encoder, stack_inversions
 
 # (w_plus (B,18,512), strength) -> edited w_plus
 WPlusEdit = Callable[[torch.Tensor, float], torch.Tensor]
@@ -36,20 +40,29 @@ class ScheduledEdit:
 
 @dataclass(frozen=True)
 class SourceLatent:
-    """What flows through STYLEHEAT_LATENT sockets: the inversion and the edits to apply to it.
+    """What flows through STYLEHEAT_LATENT sockets: the inversion, the networks that re-decode edits, and the edits.
 
-    `networks` are the inversion networks that produced `inversion`; they re-decode edited codes
-    with the source residual. Values are never mutated: every edit returns a new object.
+    `generator` and `encoders` produced `inversion`; they are needed only when edits are applied.
+    Values are never mutated: every edit returns a new object.
     """
 
     inversion: Inversion
-    networks: InversionNetworks | None
+    generator: ModelHandle[Generator]
+    encoders: ModelHandle[EncoderNetworks] | None
     edits: tuple[ScheduledEdit, ...] = field(default=())
 
     def with_edit(self, edit: ScheduledEdit) -> "SourceLatent":
-        if self.networks is None:
-            raise ValueError("this latent was not produced by StyleHEAT Invert (encode), so W+ edits cannot be re-decoded")
+        if not isinstance(self.inversion, EncodedInversion) or self.encoders is None:
+            raise ValueError(
+                "W+ edits need an encoder inversion: this portrait was refined by optimisation (Invert's refine_steps > 0), "
+                "whose refined 64x64 feature cannot follow an edited code (the official attribute editing forbids it too). "
+                "Set refine_steps to 0 on StyleHEAT Invert to edit attributes."
+            )
         return replace(self, edits=self.edits + (edit,))
+
+    def models(self) -> tuple[ModelHandle, ...]:
+        """The networks `at_frames` runs: none without edits."""
+        return (self.generator, self.encoders) if self.edits else ()
 
     def edited_w_plus(self, frame: int, num_frames: int) -> torch.Tensor:
         w_plus = self.inversion.w_plus
@@ -61,30 +74,18 @@ class SourceLatent:
 
     @torch.no_grad()
     def at_frames(self, frames: Sequence[int], num_frames: int) -> Inversion:
-        """The source as seen by a batch of frames: unchanged where no edit is active, else re-decoded per distinct strength."""
-        if not self.edits:
-            return self.inversion.expand(len(frames))
+        """The source as seen by a batch of frames: batch 1 when no edit is active there, else re-decoded per distinct strength."""
+        keys = [tuple(edit.strength_at(frame, num_frames) for edit in self.edits) for frame in frames]
+        if not any(strength != 0 for key in keys for strength in key):
+            return self.inversion
         decoded: dict[tuple[float, ...], Inversion] = {}
-        per_frame = []
-        for frame in frames:
-            key = tuple(edit.strength_at(frame, num_frames) for edit in self.edits)
+        for frame, key in zip(frames, keys):
             if key not in decoded:
                 active = any(strength != 0 for strength in key)
                 decoded[key] = self._decode(self.edited_w_plus(frame, num_frames)) if active else self.inversion
-            per_frame.append(decoded[key])
-        return _stack(per_frame)
+        return stack_inversions([decoded[key] for key in keys])
 
-    def _decode(self, w_plus: torch.Tensor) -> Inversion:
-        nets = self.networks
-        image256, _ = render_for_encoder(nets.generator, w_plus)
-        return decode_with_residual(nets, w_plus, image256, self.inversion.residual)
-
-
-def _stack(items: list[Inversion]) -> Inversion:
-    def cat(get: Callable[[Inversion], torch.Tensor]) -> torch.Tensor:
-        return torch.cat([get(item) for item in items])
-
-    condition = None
-    if all(item.condition is not None for item in items):
-        condition = (cat(lambda i: i.condition[0]), cat(lambda i: i.condition[1]))
-    return Inversion(cat(lambda i: i.w_plus), cat(lambda i: i.feature), condition, cat(lambda i: i.image256), cat(lambda i: i.residual))
+    def _decode(self, w_plus: torch.Tensor) -> EncodedInversion:
+        generator, encoders = self.generator.module, self.encoders.module
+        image256, _ = render_for_encoder(generator, w_plus)
+        return decode_with_residual(generator, encoders, w_plus, image256, self.inversion.residual)

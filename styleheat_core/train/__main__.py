@@ -98,8 +98,8 @@ def run(args: argparse.Namespace) -> None:
         options = PairOptions(args.image_size, mirror_probability=0.5, seed=args.seed)
     elif args.command == "stage2":
         generator = load_stylegan(_model(args.models, "stylegan"), device)
-        encoders = load_encoder_networks(_model(args.models, "e4e"), _model(args.models, "hfgi"), device).with_generator(generator)
-        frozen = FrozenNetworks(generator, functools.partial(invert, encoders), load_discriminator(_model(args.models, "discriminator"), device))
+        encoders = load_encoder_networks(_model(args.models, "e4e"), _model(args.models, "hfgi"), device)
+        frozen = FrozenNetworks(generator, functools.partial(invert, generator, encoders), load_discriminator(_model(args.models, "discriminator"), device))
         calibrator = styleheat_networks()["calibrator"]
         stage = CalibrationStage(load_video_warper(args.warper), calibrator, frozen, vgg, args.image_size, args.finetune_warper)
         options = PairOptions(args.image_size, aligned=True, seed=args.seed)

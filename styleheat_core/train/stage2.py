@@ -20,11 +20,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..models.flow import flow_to_grid
 from ..models.perceptual import PerceptualLoss
 from ..models.stylegan2 import Generator
+from ..pipeline.forward import MotionNetworks, render_frames, render_warped
 from ..pipeline.inversion import Inversion
-from ..pipeline.reenactment import warp_feature
 from .losses import generator_gan_loss, init_from_scratch, landmark_boxes, local_l1, soft_mask
 
 STYLE_TO_PERCEPTUAL = 250.0
@@ -51,20 +50,6 @@ class FrozenNetworks:
     discriminator_size: int = 256
 
 
-class MotionModel(nn.Module):
-    """The trained pair (keys video_warper.* / calibrator.*, the StyleHEAT_visual.pt layout): grid and SFT maps for a source."""
-
-    def __init__(self, video_warper: nn.Module, calibrator: nn.Module):
-        super().__init__()
-        self.video_warper = video_warper
-        self.calibrator = calibrator
-
-    def forward(self, image256: torch.Tensor, feature: torch.Tensor, windows: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        motion = self.video_warper(image256, windows)
-        grid = flow_to_grid(motion.flow)
-        return grid, self.calibrator(warp_feature(feature, [grid]), motion.descriptor)
-
-
 def _resize(image: torch.Tensor, size: int) -> torch.Tensor:
     return F.interpolate(image, size=(size, size), mode="bilinear", align_corners=False)
 
@@ -84,7 +69,7 @@ class CalibrationStage:
         finetune_warper: bool = False,
         weights: CalibrationLossWeights = CalibrationLossWeights(),
     ):
-        self.model = MotionModel(video_warper.requires_grad_(finetune_warper), init_from_scratch(calibrator).requires_grad_(True))
+        self.model = MotionNetworks(video_warper.requires_grad_(finetune_warper), init_from_scratch(calibrator).requires_grad_(True).freeze_unused_heads())
         self.frozen = frozen
         for net in (frozen.generator, frozen.discriminator):
             net.eval().requires_grad_(False)
@@ -102,11 +87,11 @@ class CalibrationStage:
         windows = torch.cat([batch["target_semantics"], batch["source_semantics"]])
         with torch.no_grad():
             source = self.frozen.invert(aligned)
-        grid, refining = model(source.image256, source.feature, windows)
+        motion, refinement = model(source, windows)
         generator = self.frozen.generator
         with torch.set_grad_enabled(torch.is_grad_enabled() and self.finetune_warper):
-            warped = generator(source.w_plus, inversion_condition=source.condition, grids=[grid]).image
-        fake = generator(source.w_plus, f_condition=source.feature, grids=[grid], refining_condition=refining).image
+            warped = render_warped(generator, source, motion)
+        fake = render_frames(generator, source, motion, refinement)
         return {
             "input": aligned,
             "real": torch.cat([batch["target_image"], batch["source_image"]]),

@@ -17,37 +17,24 @@ from styleheat_core.models.e4e import Encoder4Editing
 from styleheat_core.models.hfgi import ResidualAligner, ResidualEncoder
 from styleheat_core.models.stylegan2 import Generator
 from styleheat_core.models.warper import VideoWarper
-from styleheat_core.pipeline.inversion import InversionNetworks
-from styleheat_core.pipeline.reenactment import MotionNetworks
+from styleheat_core.pipeline.forward import MotionNetworks
+from styleheat_core.pipeline.inversion import EncoderNetworks
 from .golden import GoldenCase, network_state_dict
 
 
 @dataclass
 class Networks:
-    """Inversion (e4e + HFGI + StyleGAN2 1024), motion (warper + calibrator) and the Deep3D regressor."""
+    """StyleGAN2 1024, the inversion encoders (e4e + HFGI), the motion networks (warper + calibrator) and Deep3D."""
 
-    inversion: InversionNetworks
+    generator: Generator
+    encoders: EncoderNetworks
     motion: MotionNetworks
     deep3d: nn.Module
 
-    @property
-    def generator(self) -> Generator:
-        return self.inversion.generator
-
     def to(self, device: torch.device, dtype: torch.dtype) -> Networks:
         """Moved and cast in place (no second copy of the weights); returns self."""
-        inv = self.inversion
-        for net in (
-            inv.generator,
-            inv.e4e,
-            inv.aligner,
-            inv.residual_encoder,
-            self.motion.video_warper,
-            self.motion.calibrator,
-            self.deep3d,
-        ):
+        for net in (self.generator, self.encoders, self.motion, self.deep3d):
             net.to(device, dtype)
-        inv.latent_avg = inv.latent_avg.to(device, dtype)
         return self
 
 
@@ -58,15 +45,14 @@ def _loaded(module: nn.Module, network: str, drop: tuple[str, ...] = ()) -> nn.M
 
 def recipe_networks() -> Networks:
     """All networks in fp32 on the CPU (the recipe's state-dict cache is cleared: only the modules hold weights)."""
-    inversion = InversionNetworks(
-        generator=_loaded(Generator(1024, 512, 8, channel_multiplier=2), "stylegan2"),
+    encoders = EncoderNetworks(
         e4e=_loaded(Encoder4Editing(50, "ir_se", 1024), "e4e", drop=("latent_avg",)),
         latent_avg=network_state_dict("e4e")["latent_avg"],
         aligner=_loaded(ResidualAligner(), "hfgi_aligner"),
         residual_encoder=_loaded(ResidualEncoder(), "hfgi_encoder"),
     )
     motion = MotionNetworks(_loaded(VideoWarper(), "video_warper"), _loaded(CalibrationNet(64, 512, 512, 2, 1), "calibrator"))
-    nets = Networks(inversion, motion, _loaded(Deep3DReconNet(), "deep3d"))
+    nets = Networks(_loaded(Generator(1024, 512, 8, channel_multiplier=2), "stylegan2"), encoders, motion, _loaded(Deep3DReconNet(), "deep3d"))
     network_state_dict.cache_clear()
     return nets
 

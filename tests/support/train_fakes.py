@@ -15,9 +15,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from styleheat_core.models.stylegan2 import SynthesisOutput
 from styleheat_core.models.flow import warp
-from styleheat_core.pipeline.inversion import Inversion
+from styleheat_core.models.modulation import FeatureModulation
+from styleheat_core.models.stylegan2 import SynthesisOutput
+from styleheat_core.pipeline.inversion import OptimizedInversion
 from styleheat_core.preprocess.landmarks import Face
 
 SIDE = 192
@@ -149,22 +150,22 @@ class TinyGenerator(nn.Module):
         self.conv = nn.Conv2d(self.channels, self.channels, 3, padding=1)
         self.to_rgb = nn.Conv2d(self.channels, 3, 1)
 
-    def forward(self, w_plus, *, inversion_condition=None, f_condition=None, grids=(), refining_condition=None) -> SynthesisOutput:
+    def forward(self, w_plus, *, inversion_condition=None, f_condition=None, grids=(), refinement=None) -> SynthesisOutput:
         out = F.interpolate(self.base(w_plus[:, 0]).view(-1, self.channels, 8, 8), size=(64, 64), mode="bilinear", align_corners=False)
         if inversion_condition is not None:
-            out = out * (1 + inversion_condition[0]) + inversion_condition[1]
+            out = inversion_condition.apply(out)
         f_latent = out
         if f_condition is not None:
             out = f_condition
         for grid in grids:
-            out = warp(out, grid)
-        if refining_condition:
-            out = out * (1 + refining_condition[-2]) + refining_condition[-1]
+            out = warp(out.expand(grid.shape[0], -1, -1, -1), grid)
+        if refinement is not None:
+            out = refinement.apply(out)
         return SynthesisOutput(torch.tanh(self.to_rgb(F.leaky_relu(self.conv(out), 0.2))), f_latent)
 
 
 class TinyCalibrator(nn.Module):
-    """CalibrationNet's contract: (warped feature, descriptor) -> 8 maps, the last (scale, shift) at the feature's size."""
+    """CalibrationNet's contract: `refinement(warped feature, descriptor)` -> the (scale, shift) at the feature's size."""
 
     def __init__(self, channels: int = TinyGenerator.channels):
         super().__init__()
@@ -173,14 +174,16 @@ class TinyCalibrator(nn.Module):
         self.scale = nn.Conv2d(16, channels, 3, padding=1)
         self.shift = nn.Conv2d(16, channels, 3, padding=1)
 
-    def forward(self, feature: torch.Tensor, descriptor: torch.Tensor) -> list[torch.Tensor]:
+    def refinement(self, feature: torch.Tensor, descriptor: torch.Tensor) -> FeatureModulation:
         hidden = F.leaky_relu(self.body(feature) + self.inject(descriptor.flatten(1))[:, :, None, None], 0.2)
-        zeros = [feature.new_zeros(1)] * 6
-        return zeros + [self.scale(hidden), self.shift(hidden)]
+        return FeatureModulation(self.scale(hidden), self.shift(hidden))
+
+    def freeze_unused_heads(self) -> "TinyCalibrator":
+        return self
 
 
 class TinyInverter(nn.Module):
-    """e4e + HFGI stand-in: aligned image -> Inversion (W+ from pooled colour, feature from a frozen conv)."""
+    """Inversion stand-in: aligned image -> OptimizedInversion (W+ from pooled colour, feature from a frozen conv)."""
 
     def __init__(self, generator: TinyGenerator):
         super().__init__()
@@ -190,11 +193,11 @@ class TinyInverter(nn.Module):
         self.requires_grad_(False)
 
     @torch.no_grad()
-    def forward(self, image: torch.Tensor) -> Inversion:
+    def forward(self, image: torch.Tensor) -> OptimizedInversion:
         w = self.to_w(F.adaptive_avg_pool2d(image, 4).flatten(1))[:, None].expand(-1, self.generator.n_latent, -1)
         small = F.interpolate(image, size=(64, 64), mode="bilinear", align_corners=False)
         feature = self.to_feature(small)
-        return Inversion(w, feature, None, small, torch.zeros_like(small))
+        return OptimizedInversion(w, feature, small)
 
 
 class TinyDiscriminator(nn.Module):
