@@ -17,8 +17,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from styleheat_core.pipeline.forward import reenact  # noqa: E402
 from styleheat_core.pipeline.inversion import invert  # noqa: E402
-from styleheat_core.pipeline.reenactment import render_frames, video_motion  # noqa: E402
 from tests.support.golden import GoldenCase  # noqa: E402
 from tests.support.recipe_networks import recipe_networks  # noqa: E402
 
@@ -26,14 +26,12 @@ from tests.support.recipe_networks import recipe_networks  # noqa: E402
 @torch.no_grad()
 def final_frames(case: GoldenCase, device: str, dtype: torch.dtype) -> tuple[torch.Tensor, float]:
     nets = recipe_networks().to(torch.device(device), dtype)
-    inv_nets, motion_nets = nets.inversion, nets.motion
     source_u8 = case.input("in.source_u8")
     source = ((source_u8.permute(2, 0, 1).float() / 255 - 0.5) / 0.5).unsqueeze(0).to(device, dtype)
     windows = case.input("in.window_3dmm").to(device, dtype)
     torch.cuda.synchronize()
     start = time.perf_counter()
-    inversion = invert(inv_nets, source)
-    frames = render_frames(inv_nets.generator, motion_nets.calibrator, inversion, video_motion(motion_nets, inversion, windows))
+    frames = reenact(nets.generator, nets.motion, invert(nets.generator, nets.encoders, source), windows)
     torch.cuda.synchronize()
     return frames.float().cpu(), time.perf_counter() - start
 

@@ -29,8 +29,9 @@ from styleheat_core.models.flow import flow_to_grid  # noqa: E402
 from styleheat_core.models.pirender import DESCRIPTOR_NC  # noqa: E402
 from styleheat_core.models.stylegan2 import FEATURE_RESOLUTION, Generator  # noqa: E402
 from styleheat_core.pipeline.decode import WarpedFeatures, decode_video  # noqa: E402
-from styleheat_core.pipeline.inversion import ENCODER_SIZE, Inversion  # noqa: E402
-from styleheat_core.pipeline.reenactment import FrameMotion  # noqa: E402
+from styleheat_core.pipeline.forward import FrameMotion  # noqa: E402
+from styleheat_core.pipeline.handles import LocalModel  # noqa: E402
+from styleheat_core.pipeline.inversion import ENCODER_SIZE, Inversion, OptimizedInversion  # noqa: E402
 from styleheat_core.pipeline.source import SourceLatent  # noqa: E402
 
 GENERATOR_SIZE = 64
@@ -45,9 +46,12 @@ class ConstantMotion:
 
     num_frames: int
 
+    def models(self) -> tuple:
+        return ()
+
     def motion(self, source: Inversion, frames: Sequence[int]) -> FrameMotion:
         flow = torch.full((len(frames), 2, FEATURE_RESOLUTION, FEATURE_RESOLUTION), 0.5)
-        return FrameMotion(flow, [flow_to_grid(flow)], torch.zeros(len(frames), DESCRIPTOR_NC, 1))
+        return FrameMotion(flow, (flow_to_grid(flow),), torch.zeros(len(frames), DESCRIPTOR_NC, 1))
 
 
 def peak_rss() -> int:
@@ -56,17 +60,16 @@ def peak_rss() -> int:
 
 
 @torch.no_grad()
-def source_inversion(generator: Generator) -> Inversion:
+def source_inversion(generator: Generator) -> OptimizedInversion:
     w_plus = torch.randn(1, generator.n_latent, generator.style_dim, generator=torch.Generator().manual_seed(1))
-    blank = torch.zeros(1, 3, ENCODER_SIZE, ENCODER_SIZE)
-    return Inversion(w_plus, generator(w_plus).f_latent, None, blank, blank)
+    return OptimizedInversion(w_plus, generator(w_plus).f_latent, torch.zeros(1, 3, ENCODER_SIZE, ENCODER_SIZE))
 
 
 def measure(frames: int) -> dict:
     """Decode `frames` frames in this process; sizes in bytes."""
     torch.manual_seed(0)
     generator = Generator(GENERATOR_SIZE, 512, 2, channel_multiplier=1).eval()
-    features = WarpedFeatures(SourceLatent(source_inversion(generator), None), ConstantMotion(frames))
+    features = WarpedFeatures(SourceLatent(source_inversion(generator), LocalModel(generator), None), ConstantMotion(frames))
     setup = peak_rss()
     start = time.perf_counter()
     video = decode_video(generator, features, size=OUTPUT_SIZE, chunk_size=CHUNK_SIZE)

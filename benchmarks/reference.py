@@ -1,7 +1,8 @@
 """The official order of work (StyleHEAT.forward in inference.py's loop), used as the speed baseline.
 
-Per frame, batch 1, fp32, NCHW activations: warper, the `video_warp_img` StyleGAN pass whose image
-is never used, calibrator, final StyleGAN pass. Same networks and inputs as our path.
+Per frame, batch 1, fp32, NCHW activations: the official forward with its `video_warp_img` StyleGAN
+pass, whose image is never used. Same networks, inputs and StyleHEAT forward as our path; only the
+order of work differs.
 """
 
 from __future__ import annotations
@@ -9,30 +10,21 @@ from __future__ import annotations
 import torch
 
 from styleheat_core.models.stylegan2 import Generator
-from styleheat_core.pipeline.decode import to_image
+from styleheat_core.pipeline.forward import MotionNetworks, styleheat_forward
+from styleheat_core.pipeline.image_format import network_to_image
 from styleheat_core.pipeline.inversion import Inversion
-from styleheat_core.pipeline.reenactment import MotionNetworks, video_motion, warp_feature
 from styleheat_core.preprocess.semantics import semantic_windows
 
 
 @torch.no_grad()
-def reference_frame(generator: Generator, nets: MotionNetworks, source: Inversion, window: torch.Tensor) -> torch.Tensor:
-    """One raw 1024² frame exactly as official `StyleHEAT.forward` computes it, extra pass included."""
-    motion = video_motion(nets, source, window)
-    generator(source.w_plus, inversion_condition=source.condition, grids=motion.grids)  # video_warp_img: discarded
-    refining = nets.calibrator(warp_feature(source.feature, motion.grids), motion.descriptor)
-    return generator(
-        source.w_plus, inversion_condition=source.condition, f_condition=source.feature, grids=motion.grids, refining_condition=refining
-    ).image
-
-
 def reference_video(generator: Generator, nets: MotionNetworks, source: Inversion, coefficients: torch.Tensor, size: int) -> torch.Tensor:
     """All frames one at a time, as IMAGE (N,size,size,3), with the generator in the NCHW layout of the official code."""
     layout = generator.memory_format
     generator.memory_format = torch.contiguous_format
     try:
         frames = [
-            to_image(reference_frame(generator, nets, source, semantic_windows(coefficients, [i])), size) for i in range(len(coefficients))
+            network_to_image(styleheat_forward(generator, nets, source, semantic_windows(coefficients, [i]), with_warped=True).frames, size)
+            for i in range(len(coefficients))
         ]
     finally:
         generator.memory_format = layout

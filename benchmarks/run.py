@@ -41,10 +41,13 @@ from tests.support.recipe_networks import Networks, recipe_inputs, recipe_networ
 
 from styleheat_core.models.deep3d import INPUT_SIZE as DEEP3D_SIZE
 from styleheat_core.models.stylegan2 import Generator
-from styleheat_core.pipeline.decode import OUTPUT_SIZES, WarpedFeatures, decode_video, to_image
+from styleheat_core.models.modulation import FeatureModulation
+from styleheat_core.pipeline.decode import OUTPUT_SIZES, WarpedFeatures, decode_video
+from styleheat_core.pipeline.forward import FrameMotion, MotionNetworks, predict_motion, render_frames, warp_feature
+from styleheat_core.pipeline.handles import LocalModel
+from styleheat_core.pipeline.image_format import network_to_image
 from styleheat_core.pipeline.inversion import Inversion, invert
 from styleheat_core.pipeline.motion import CoefficientMotion
-from styleheat_core.pipeline.reenactment import FrameMotion, shared_code, video_motion, warp_feature
 from styleheat_core.pipeline.source import SourceLatent
 from styleheat_core.preprocess.semantics import semantic_windows
 
@@ -112,8 +115,8 @@ def prepared(nets: Networks, device: torch.device, dtype: torch.dtype, args: arg
     nets.generator.memory_format = MEMORY_FORMATS[args.memory_format]
     if not args.compile:
         return nets
-    motion = replace(nets.motion, calibrator=torch.compile(nets.motion.calibrator))
-    return Networks(replace(nets.inversion, generator=torch.compile(nets.generator)), motion, nets.deep3d)
+    motion = MotionNetworks(nets.motion.video_warper, torch.compile(nets.motion.calibrator))
+    return replace(nets, generator=torch.compile(nets.generator), motion=motion)
 
 
 def precision_context(device: torch.device, dtype: torch.dtype, args: argparse.Namespace) -> contextlib.AbstractContextManager:
@@ -123,8 +126,8 @@ def precision_context(device: torch.device, dtype: torch.dtype, args: argparse.N
 
 
 def video_features(nets: Networks, source: Inversion, coefficients: torch.Tensor) -> WarpedFeatures:
-    motion = CoefficientMotion(nets.motion, coefficients)
-    return WarpedFeatures(SourceLatent(source, None), motion, nets.motion.calibrator)
+    motion = LocalModel(nets.motion)
+    return WarpedFeatures(SourceLatent(source, LocalModel(nets.generator), None), CoefficientMotion(motion, coefficients), motion)
 
 
 def warm_measure(fn: Callable[[], object], device: torch.device, repeats: int) -> Measurement:
@@ -137,10 +140,9 @@ def row(label: str, batch: int, size: int | None, stage: str, m: Measurement, fr
     return Row(label, batch, size, stage, ms, 1000 / ms, m.peak_ram_mib, m.peak_gpu_mib)
 
 
-def decode_frames(generator: Generator, frames: Inversion, motion: FrameMotion, refining: list[torch.Tensor], size: int) -> torch.Tensor:
+def decode_frames(generator: Generator, source: Inversion, motion: FrameMotion, refinement: FeatureModulation, size: int) -> torch.Tensor:
     """The decode stage alone: StyleGAN from the calibrated 64² feature, then the IMAGE resize."""
-    out = generator(shared_code(frames.w_plus), f_condition=frames.feature, grids=motion.grids, refining_condition=refining)
-    return to_image(out.image, size)
+    return network_to_image(render_frames(generator, source, motion, refinement), size)
 
 
 @torch.no_grad()
@@ -153,22 +155,21 @@ def stage_rows(nets: Networks, source_image: torch.Tensor, coefficients: torch.T
     rows: list[Row] = []
     with precision_context(device, dtype, args):
         source_image = source_image.to(device, weight_dtype)
-        inversion = warm_measure(lambda: invert(nets.inversion, source_image), device, args.repeats)
+        inversion = warm_measure(lambda: invert(nets.generator, nets.encoders, source_image), device, args.repeats)
         rows.append(row(label, 1, None, "inversion (per source)", inversion, 1))
         source: Inversion = inversion.result
         for batch in args.batch_sizes:
             windows = semantic_windows(coefficients, [i % len(coefficients) for i in range(batch)])
             crops = torch.rand(batch, 3, DEEP3D_SIZE, DEEP3D_SIZE, generator=torch.Generator().manual_seed(0)).to(device, weight_dtype)
             rows.append(row(label, batch, None, "deep3d", warm_measure(partial(nets.deep3d, crops), device, args.repeats), batch))
-            warper = warm_measure(partial(video_motion, nets.motion, source, windows), device, args.repeats)
+            warper = warm_measure(partial(predict_motion, nets.motion.video_warper, source.image256, windows), device, args.repeats)
             rows.append(row(label, batch, None, "warper", warper, batch))
             motion = warper.result
             warped = warp_feature(source.feature, motion.grids)
-            calibrator = warm_measure(partial(nets.motion.calibrator, warped, motion.descriptor), device, args.repeats)
+            calibrator = warm_measure(partial(nets.motion.calibrator.refinement, warped, motion.descriptor), device, args.repeats)
             rows.append(row(label, batch, None, "calibrator", calibrator, batch))
-            frames = source.expand(batch)
             for size in args.size:
-                decode = partial(decode_frames, nets.generator, frames, motion, calibrator.result, size)
+                decode = partial(decode_frames, nets.generator, source, motion, calibrator.result, size)
                 rows.append(row(label, batch, size, "decode", warm_measure(decode, device, args.repeats), batch))
                 decode_video(nets.generator, video_features(nets, source, coefficients[:batch]), size, batch)  # warm-up chunk
                 whole = partial(decode_video, nets.generator, video_features(nets, source, coefficients), size, batch)
@@ -194,7 +195,7 @@ def compare_reference(nets: Networks, source_image: torch.Tensor, coefficients: 
     device = torch.device(args.device)
     fast = prepared(nets, device, torch.float32, args)  # `nets` itself stays uncompiled for the reference
     size, batch = args.size[-1], max(args.batch_sizes)
-    source = invert(nets.inversion, source_image.to(device))
+    source = invert(nets.generator, nets.encoders, source_image.to(device))
     features = video_features(fast, source, coefficients)
     reference_video(nets.generator, nets.motion, source, coefficients[:1], size)  # warm-up
     decode_video(fast.generator, video_features(fast, source, coefficients[:batch]), size, batch)

@@ -77,10 +77,8 @@ def main() -> None:
     nets = recipe_networks()
     stage1 = WarperStage(vgg)
     stage1.to(device)
-    frozen = FrozenNetworks(nets.generator.to(device), lambda x: invert(nets.inversion, x), Discriminator(256).to(device))
-    for net in (nets.inversion.e4e, nets.inversion.aligner, nets.inversion.residual_encoder):
-        net.to(device)
-    nets.inversion.latent_avg = nets.inversion.latent_avg.to(device)
+    frozen = FrozenNetworks(nets.generator.to(device), lambda x: invert(nets.generator, nets.encoders, x), Discriminator(256).to(device))
+    nets.encoders.to(device)
     stage2 = CalibrationStage(nets.motion.video_warper, nets.motion.calibrator, frozen, vgg, image_size=512)
     stage2.to(device)
     name = torch.cuda.get_device_name() if device.type == "cuda" else "CPU"

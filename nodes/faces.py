@@ -6,13 +6,13 @@ import torch
 
 from ..styleheat_core.pipeline.image_format import image_to_uint8, uint8_to_image
 from ..styleheat_core.preprocess.ffhq_align import align_portrait
+from ..styleheat_core.preprocess.landmarks import ON_MISSING
 from ..styleheat_core.preprocess.paste_back import MASK_SHAPES, paste_back_frame
 from ..styleheat_core.preprocess.video_crop import CROP_MODES, CropOptions, crop_video
 from . import comfy
 from .types import CATEGORY, CROP, CropTransforms
 
 FACE_CATEGORY = f"{CATEGORY}/faces"
-ON_MISSING = ["error", "carry_last"]
 
 
 class FaceAlign:
@@ -53,7 +53,7 @@ class VideoCrop:
                 "size": (["256", "512", "1024"], {"default": "256"}),
                 "smoothing": ("FLOAT", {"default": 2.0, "min": 0.0, "max": 20.0, "step": 0.5, "tooltip": "tracked mode: Gaussian sigma in frames"}),
                 "face_index": ("INT", {"default": 0, "min": 0, "max": 64}),
-                "on_missing": (ON_MISSING, {"default": "error", "tooltip": "a frame without a face: stop with an error, or reuse the last landmarks"}),
+                "on_missing": (list(ON_MISSING), {"default": "error", "tooltip": "a frame without a face: stop with an error, or reuse the last landmarks"}),
             },
             "hidden": {"node_id": "UNIQUE_ID"},
         }

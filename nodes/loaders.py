@@ -19,7 +19,7 @@ from ..styleheat_core.io.loaders import (
     load_wplus_pca,
 )
 from . import comfy
-from .types import CATEGORY, DEEP3D, ENCODER, EXPRESSION_PRESETS, MOTION_MODELS, REFINER, STYLE_DIRECTIONS, STYLEGAN, Deep3DModels, ExpressionPresets
+from .types import CATEGORY, DEEP3D, ENCODER, EXPRESSION_VECTORS, MOTION_MODELS, REFINER, STYLE_DIRECTIONS, STYLEGAN, Deep3DModels, ExpressionPresets
 
 LOADER_CATEGORY = f"{CATEGORY}/loaders"
 
@@ -173,7 +173,7 @@ class LoadExpressionPresets:
     def INPUT_TYPES(cls):
         return {"required": {"expressions": _file_input("expression_presets")}}
 
-    RETURN_TYPES = (EXPRESSION_PRESETS,)
+    RETURN_TYPES = (EXPRESSION_VECTORS,)
     RETURN_NAMES = ("expression_presets",)
     FUNCTION = "load"
     CATEGORY = LOADER_CATEGORY

@@ -12,12 +12,12 @@ from ..styleheat_core.editing.schedule import RAMP_TOGGLE, SCHEDULE_CHOICES, sch
 from ..styleheat_core.pipeline.image_format import image_to_uint8
 from ..styleheat_core.pipeline.motion import CoefficientMotion
 from ..styleheat_core.preprocess.coefficients import portrait_coefficients
+from ..styleheat_core.preprocess.landmarks import ON_MISSING
 from ..styleheat_core.preprocess.motion import MotionOptions, extract_video_motion
 from ..styleheat_core.preprocess.video_crop import CROP_MODES, CropOptions
 from . import comfy
-from .faces import ON_MISSING
 from .loaders import default_expression_presets
-from .types import CATEGORY, COEFFS, DEEP3D, EXPRESSION_PRESETS, FLOW, MOTION_MODELS, CoefficientTrack, Deep3DModels, ExpressionPresets
+from .types import CATEGORY, COEFFS, DEEP3D, EXPRESSION_VECTORS, FLOW, MOTION_MODELS, CoefficientTrack, Deep3DModels, ExpressionPresets
 
 MOTION_CATEGORY = f"{CATEGORY}/motion"
 INTUITIVE_SWEEP = "official intuitive sweep"
@@ -45,7 +45,7 @@ class Extract3DMM:
                 "relative": ("BOOLEAN", {"default": False, "tooltip": "apply the driving changes since the first frame to the source's own motion"}),
                 "smoothing": ("FLOAT", {"default": 0.0, "min": 0.0, "max": 10.0, "step": 0.5, "tooltip": "temporal smoothing of the motion (Gaussian sigma in frames)"}),
                 "face_index": ("INT", {"default": 0, "min": 0, "max": 64}),
-                "on_missing": (ON_MISSING, {"default": "error"}),
+                "on_missing": (list(ON_MISSING), {"default": "error"}),
             },
             "optional": {"source_portrait": ("IMAGE", {"tooltip": "the portrait being animated; needed by expression_only and relative"})},
         }
@@ -105,7 +105,7 @@ class Edit3DMM:
                 "schedule": (list(SCHEDULE_CHOICES), {"default": RAMP_TOGGLE, "tooltip": "weight of the edit over the frames (0 = none, 1 = full)"}),
                 "keyframes": ("STRING", {"default": "0:0, 24:1", "tooltip": "schedule 'keyframes': frame:weight pairs, linear in between, held outside"}),
                 "preset": (MOTION_PRESETS, {"default": MOTION_PRESETS[0], "tooltip": f"'{INTUITIVE_SWEEP}': the official {sweep_length()}-frame rotation + expression sweep of the first frame (needs intuitive_edit/expression.pth); the edits above apply on top"}),
-                "expression_presets": (EXPRESSION_PRESETS, {"tooltip": "the official expression vectors from StyleHEAT Load Expression Presets; unconnected, intuitive_edit/expression.pth is used"}),
+                "expression_presets": (EXPRESSION_VECTORS, {"tooltip": "the official expression vectors from StyleHEAT Load Expression Presets; unconnected, intuitive_edit/expression.pth is used"}),
             },
         }
 

@@ -114,10 +114,10 @@ def _portrait_motion() -> dict:
 def _speech(fps, pose_from: list | None = None) -> dict:
     flow = {
         "motion_models": ["5", 0], "audio_models": ["20", 0], "source": ["10", 0], "audio": ["21", 0], "fps": fps,
-        "pose_style": 0, "still": False, "blink": True, "seed": 0,
+        "pose_style": 0, "still": pose_from is not None, "blink": True, "seed": 0,
     }
     if pose_from is not None:
-        flow["pose_from"] = pose_from
+        flow["pose_from"] = pose_from  # with 'still', the head follows the driving video alone
     return {
         "20": _node("StyleHEAT_LoadAudioModels", sadtalker="sadtalker/SadTalker_V0.0.2_256.safetensors", audio2pose_pth=""),
         "21": _node("StyleHEAT_LoadAudio", "Speech", file=SPEECH),

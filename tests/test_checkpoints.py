@@ -9,7 +9,6 @@ import torch
 from styleheat_core.io.checkpoints import CheckpointError, expected_layout, validated_parts
 from styleheat_core.io.layouts import OFFICIAL_FILES, ModuleEntry, TensorEntry, identify
 from styleheat_core.io import loaders
-from styleheat_core.models.stylegan2 import Generator
 from tests.support.fake_checkpoints import fake_container, write_fake
 from tests.support.golden import golden_dir
 
@@ -86,11 +85,11 @@ def test_fake_official_file_loads_with_its_weights(tmp_path, key):
             assert torch.allclose(parts[name].double(), expected.double()), name
 
 
-def test_e4e_and_hfgi_load_into_inversion_networks_from_half_precision_files(tmp_path):
+def test_e4e_and_hfgi_load_into_encoder_networks_from_half_precision_files(tmp_path):
     e4e_path = write_fake(OFFICIAL_FILES["e4e"], tmp_path, dtype=torch.float16)
     hfgi_path = write_fake(OFFICIAL_FILES["hfgi"], tmp_path)
     saved = torch.load(e4e_path, weights_only=True)
-    nets = loaders.load_inversion_networks(e4e_path, hfgi_path, Generator(256, 512, 2, channel_multiplier=1))
+    nets = loaders.load_encoder_networks(e4e_path, hfgi_path)
     weight = nets.e4e.state_dict()["styles.17.linear.weight"]
     assert weight.dtype == torch.float32
     assert torch.equal(weight, saved["encoder"]["styles.17.linear.weight"].float())

@@ -1,6 +1,5 @@
 """Optimisation inversion: the loss falls on recipe weights, early stop on a plateau, cancel via should_stop / ComfyUI."""
 
-import time
 from itertools import pairwise
 from types import SimpleNamespace
 

@@ -28,12 +28,14 @@ T = TypeVar("T", bound="_InversionTensors")
 class _InversionTensors:
     """Batch operations shared by both inversion kinds: every field is a tensor or a FeatureModulation."""
 
+    editable: ClassVar[bool]
+
     def map(self: T, fn: Callable[[torch.Tensor], torch.Tensor]) -> T:
         """Apply `fn` to every tensor."""
         values = {}
         for field in fields(self):
             value = getattr(self, field.name)
-            values[field.name] = value.map(fn) if isinstance(value, FeatureModulation) else fn(value)
+            values[field.name] = fn(value) if isinstance(value, torch.Tensor) else value.map(fn)
         return replace(self, **values)
 
     def expand(self: T, batch: int) -> T:
@@ -61,6 +63,7 @@ class EncodedInversion(_InversionTensors):
     condition: FeatureModulation
     image256: torch.Tensor
     residual: torch.Tensor
+    editable: ClassVar[bool] = True
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ class OptimizedInversion(_InversionTensors):
     feature: torch.Tensor
     image256: torch.Tensor
     condition: ClassVar[None] = None
+    editable: ClassVar[bool] = False
 
 
 Inversion = Union[EncodedInversion, OptimizedInversion]
@@ -88,10 +92,10 @@ def stack_inversions(items: Sequence[Inversion]) -> Inversion:
     values = {}
     for field in fields(first):
         parts = [getattr(item, field.name) for item in items]
-        if isinstance(parts[0], FeatureModulation):
-            values[field.name] = FeatureModulation(torch.cat([p.scale for p in parts]), torch.cat([p.shift for p in parts]))
-        else:
+        if isinstance(parts[0], torch.Tensor):
             values[field.name] = torch.cat(parts)
+        else:
+            values[field.name] = FeatureModulation(torch.cat([p.scale for p in parts]), torch.cat([p.shift for p in parts]))
     return replace(first, **values)
 
 

@@ -52,7 +52,7 @@ class SourceLatent:
     edits: tuple[ScheduledEdit, ...] = field(default=())
 
     def with_edit(self, edit: ScheduledEdit) -> "SourceLatent":
-        if not isinstance(self.inversion, EncodedInversion) or self.encoders is None:
+        if not self.inversion.editable or self.encoders is None:
             raise ValueError(
                 "W+ edits need an encoder inversion: this portrait was refined by optimisation (Invert's refine_steps > 0), "
                 "whose refined 64x64 feature cannot follow an edited code (the official attribute editing forbids it too). "
