@@ -1,4 +1,11 @@
-"""Two steps of the official optimisation inversion (README §5.10): losses, image, gradients and updated state."""
+"""Two steps of the official optimisation inversion (README §5.10): losses, image, gradients and updated state.
+
+Run in float64. Adam's first step moves every feature element by about lr * sign(grad), and where the
+gradient is below ~1e-5 its fp32 sign depends on the summation order of the CPU's kernels (README §6);
+on some CPUs our fp32 run then exceeds the case's step-1 allowance although nothing is wrong. In float64
+our side carries no such noise, so each check measures only the official run's own fp32 rounding,
+which the case's tolerances were set from (atol ~ 10x the official fp32 - fp64 difference).
+"""
 
 import pytest
 import torch
@@ -9,7 +16,7 @@ from styleheat_core.models.stylegan2 import Generator
 from styleheat_core.models.vgg19 import VGG19Features
 from tests.support.golden import GoldenCase, network_state_dict
 
-pytestmark = pytest.mark.golden
+pytestmark = [pytest.mark.golden, pytest.mark.slow]
 
 
 def test_two_adam_steps_match_official():
@@ -18,7 +25,8 @@ def test_two_adam_steps_match_official():
     generator.load_state_dict(network_state_dict("stylegan2"), strict=True)
     vgg = VGG19Features()
     vgg.load_state_dict(network_state_dict("vgg19"), strict=True)
-    pca = WPlusPCA(case.input("in.X_mean"), case.input("in.X_comp"), case.input("in.X_stdev"))
+    generator, vgg = generator.double(), vgg.double()
+    pca = WPlusPCA(*(case.input(f"in.X_{part}").double() for part in ("mean", "comp", "stdev")))
     steps = sorted({name.split(".")[1] for name in case.output_names()})
     outputs = {}
 
@@ -34,9 +42,9 @@ def test_two_adam_steps_match_official():
 
     optimize_inversion(
         generator.eval(),
-        case.input("in.image256"),
-        case.input("in.w_plus"),
-        case.input("in.f_init"),
+        case.input("in.image256").double(),
+        case.input("in.w_plus").double(),
+        case.input("in.f_init").double(),
         InversionLoss(vgg, pca),
         steps=len(steps),
         on_step=record,
