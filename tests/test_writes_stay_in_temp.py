@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from styleheat_core.preprocess.video_io import iter_video_frames
-from tests.support.model_folder import recipe_model_folder, recipe_cache_root
+from tests.support.model_folder import recipe_cache_root, recipe_model_folder
 from tests.support.pack import ROOT, node
 from tests.support.preprocess import PORTRAIT, TALKING_VIDEO, needs_media, rgb
 from tests.support.snapshot import changes, tree_state
