@@ -20,6 +20,8 @@ from typing import Callable, TextIO
 
 from PIL import Image
 
+from styleheat_core.io.atomic import atomic_path
+
 from .comfyui_server import ROOT, ComfyUIError, ComfyUIServer
 
 WORKFLOW = ROOT / "workflows" / "api" / "video_reenactment.json"
@@ -89,8 +91,8 @@ def run(portrait: Path, video: Path, out: Path, models: Path, size: str = "1024"
             graph["14"]["inputs"]["size"] = size
             server.run(graph, timeout=24 * 3600)
             (produced,) = sorted(server.output_dir.rglob("*.mp4"))
-            out.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(produced, out)
+            with atomic_path(out) as temporary:
+                shutil.copyfile(produced, temporary)
         finally:
             server.stop()
     return out
