@@ -96,6 +96,8 @@ def _content_key() -> str:
 
 def _remove_abandoned_builds(root: Path) -> None:
     """Delete half-built folders (.building-<pid>-<token>) whose builder process is gone (a run killed mid-build)."""
+    if os.name != "posix":  # os.kill(pid, 0) only probes a process on POSIX
+        return
     for stale in root.glob(".building-*"):
         pid = stale.name.split("-")[1]
         try:
