@@ -1,7 +1,9 @@
 """Drive a real ComfyUI server (the one scripts/setup_comfyui.sh unpacks) with this pack installed.
 
-Used by the main-job command (scripts/run_main_job.py) and the server tests: start on 127.0.0.1,
-queue API-format graphs, follow them over the websocket, stop the process by its PID.
+Used by the main-job command (scripts/run_main_job.py), scripts/build_workflows.py and the server
+tests: start on a free port of 127.0.0.1 (the OS picks it), check that the server answering there is
+the process we started (its /system_stats argv holds our private --base-directory and port), queue
+API-format graphs, follow them over the websocket, stop the process by its PID.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -17,11 +20,35 @@ import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 COMFYUI_DIR = ROOT / ".cache" / "comfyui"
 STUBS = ROOT / "tests" / "stubs"
 PACK_NAME = "ComfyUI-StyleHEAT"
+HOST = "127.0.0.1"
+START_ATTEMPTS = 3  # another program may take the free port between our check and ComfyUI's bind
+
+
+def free_port() -> int:
+    """A TCP port of 127.0.0.1 that nothing listens on right now (chosen by the OS)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((HOST, 0))
+        return probe.getsockname()[1]
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def _argument(argv: list, flag: str) -> str | None:
+    """The value after `flag` in a command line, or None."""
+    return str(argv[argv.index(flag) + 1]) if flag in argv and argv.index(flag) + 1 < len(argv) else None
 
 
 class ComfyUIError(RuntimeError):
@@ -29,16 +56,28 @@ class ComfyUIError(RuntimeError):
 
 
 class ComfyUIServer:
-    """One ComfyUI process with a private base directory (models, input, output, custom_nodes)."""
+    """One ComfyUI process with a private base directory (models, input, output, custom_nodes).
 
-    def __init__(self, base: Path, models: Path, port: int = 8199, python: str = sys.executable):
-        self.base, self.models, self.port, self.python = Path(base), Path(models), port, python
-        self.url = f"http://127.0.0.1:{port}"
+    `port=None` (the default) binds a free port; a given port must be free. `env` adds environment
+    variables for the server process; `on_message` is called with every websocket message.
+    """
+
+    def __init__(
+        self, base: Path, models: Path, port: int | None = None, python: str = sys.executable, env: dict[str, str] | None = None,
+        on_message: Callable[[dict], None] | None = None,
+    ):
+        self.base, self.models, self.requested_port, self.python = Path(base).resolve(), Path(models), port, python
+        self.port = port or 0
+        self.env, self.on_message = dict(env or {}), on_message
         self.client_id = uuid.uuid4().hex
         self.messages: list[dict] = []
         self.process: subprocess.Popen | None = None
         self._listener: threading.Thread | None = None
         self._stop_listening = threading.Event()
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}"
 
     @property
     def input_dir(self) -> Path:
@@ -53,36 +92,65 @@ class ComfyUIServer:
         return self.base / "server.log"
 
     def start(self, timeout: float = 180.0) -> "ComfyUIServer":
-        """Start the server and wait until it answers; raises with the log's tail when it does not."""
+        """Start the server and wait until it answers as itself; raises with the log's tail when it does not."""
         if not (COMFYUI_DIR / "main.py").is_file():
             raise ComfyUIError(f"ComfyUI is not installed at {COMFYUI_DIR}: run `bash scripts/setup_comfyui.sh` first")
+        if self.requested_port is not None and not port_is_free(self.requested_port):
+            raise ComfyUIError(f"port {self.requested_port} of {HOST} is already in use by another program: stop it, or leave the port out to use a free one")
         for sub in ("custom_nodes", "input", "output", "models"):
             (self.base / sub).mkdir(parents=True, exist_ok=True)
         link = self.base / "custom_nodes" / PACK_NAME
         if not link.exists():
             link.symlink_to(ROOT, target_is_directory=True)
+        deadline = time.monotonic() + timeout
+        for _ in range(1 if self.requested_port is not None else START_ATTEMPTS):
+            self.port = self.requested_port or free_port()
+            self._launch()
+            if self._wait_until_ours(deadline):
+                self._listen()
+                return self
+        raise ComfyUIError(f"ComfyUI could not bind a free port in {START_ATTEMPTS} attempts (last {self.port}):\n{self.log_tail()}")
+
+    def _launch(self) -> None:
         paths = self.base / "extra_model_paths.yaml"
         paths.write_text(f"styleheat_tests:\n  styleheat: {self.models}\n")
-        env = dict(os.environ, PYTHONPATH=str(STUBS))
+        env = dict(os.environ, PYTHONPATH=str(STUBS), **self.env)
         command = [
-            self.python, str(COMFYUI_DIR / "main.py"), "--cpu", "--listen", "127.0.0.1", "--port", str(self.port),
+            self.python, str(COMFYUI_DIR / "main.py"), "--cpu", "--listen", HOST, "--port", str(self.port),
             "--disable-auto-launch", "--dont-print-server", "--base-directory", str(self.base),
             "--database-url", "sqlite:///:memory:", "--extra-model-paths-config", str(paths), "--preview-method", "none",
         ]
-        log = open(self.log_path, "w")
-        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.base)
-        deadline = time.monotonic() + timeout
+        with open(self.log_path, "w") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.base)
+
+    def is_ours(self, stats: dict) -> bool:
+        """Whether /system_stats came from the process we started: alive, and its argv names our base directory and port."""
+        argv = stats.get("system", {}).get("argv", []) if isinstance(stats, dict) else []
+        alive = self.process is not None and self.process.poll() is None
+        return alive and _argument(argv, "--base-directory") == str(self.base) and _argument(argv, "--port") == str(self.port)
+
+    def _wait_until_ours(self, deadline: float) -> bool:
+        """Wait for our process to answer; False when it died because the port was taken (try another), raises otherwise."""
+        foreign = None
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                if self.requested_port is None and "address already in use" in self.log_tail().lower():
+                    return False
                 raise ComfyUIError(f"ComfyUI exited with code {self.process.returncode} while starting:\n{self.log_tail()}")
             try:
-                self.get("/system_stats")
-                self._listen()
-                return self
-            except (urllib.error.URLError, ConnectionError):
+                stats = self.get("/system_stats")
+            except (urllib.error.URLError, ConnectionError, json.JSONDecodeError, TimeoutError):
                 time.sleep(0.5)
+                continue
+            if self.is_ours(stats):
+                return True
+            foreign = stats
+            time.sleep(0.5)
         self.stop()
-        raise ComfyUIError(f"ComfyUI did not answer within {timeout:.0f} s:\n{self.log_tail()}")
+        if foreign is not None:
+            theirs = _argument(foreign.get("system", {}).get("argv", []), "--base-directory")
+            raise ComfyUIError(f"another server answers on {self.url} (base directory {theirs}, ours is {self.base}); it is not the ComfyUI we started")
+        raise ComfyUIError(f"ComfyUI did not answer within the start timeout:\n{self.log_tail()}")
 
     def stop(self) -> None:
         """Stop the listener and the server process (terminate, then kill)."""
@@ -162,6 +230,8 @@ class ComfyUIServer:
                             continue
                         if message.type == aiohttp.WSMsgType.TEXT:
                             self.messages.append(json.loads(message.data))
+                            if self.on_message is not None:
+                                self.on_message(self.messages[-1])
                         elif message.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
                             return
 

@@ -1,12 +1,18 @@
 """Download the official checkpoints missing from the StyleHEAT model folder.
 
     python -m styleheat_core.download [--dest DIR] [--only KEY ...] [--yes] [--list]
+    python -m styleheat_core.download --stand-in DIR [--only KEY ...]
 
 The folder defaults to $STYLEHEAT_MODELS_DIR or ./models/styleheat (ComfyUI: --dest
 ComfyUI/models/styleheat). Present files are checked and skipped; missing ones are listed with
 their URL, size and destination, fetched after confirmation into `<name>.part` (resumed with HTTP
 Range), checked against the known size/sha256 and the file's strict key manifest, then moved into
 place. A file that fails the checks is kept as `<name>.bad`, never under its official name.
+
+`--stand-in DIR` downloads nothing: it writes deterministic stand-in weights for every official
+file into DIR (styleheat_core/io/stand_in.py), to try every workflow and CLI offline. Faces come
+out as noise. Stand-ins found in the download folder are named as such and kept; delete them to
+download the official files.
 """
 
 from __future__ import annotations
@@ -18,15 +24,18 @@ import os
 import sys
 import time
 import zipfile
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping, Sequence, TextIO
+from typing import TextIO
 from urllib.error import HTTPError, URLError
 from urllib.request import Request, urlopen
 
-from .io.checkpoints import CheckpointError, validated_parts, validated_prefixed_parts
+from .io.atomic import atomic_open, commit
+from .io.checkpoints import CheckpointError, verify_file
 from .io.layouts import MODEL_FOLDER, OFFICIAL_FILES, OfficialFile
 from .io.sources import SOURCES, Source
+from .io.stand_in import is_stand_in, write_stand_ins
 
 CHUNK = 1 << 16
 TIMEOUT_S = 30.0
@@ -69,14 +78,6 @@ def human_size(size: int | None) -> str:
         return f"{size} B"
     exponent = min(3, (size.bit_length() - 1) // 10)
     return f"{size / 1024 ** exponent:.1f} {('KiB', 'MiB', 'GiB')[exponent - 1]}"
-
-
-def verify(path: Path, spec: OfficialFile) -> None:
-    """Raise CheckpointError unless `path` holds what the official file holds (prefixed layouts: our keys only)."""
-    if isinstance(spec.layout, list):
-        validated_prefixed_parts(path, spec)
-    else:
-        validated_parts(path, spec)
 
 
 class Progress:
@@ -163,7 +164,7 @@ def fetch(urls: Sequence[str], asset: Path, timeout: float, stream: TextIO) -> s
         try:
             for _ in range(ATTEMPTS):
                 if _download_once(url, part, timeout, stream):
-                    part.replace(asset)
+                    commit(part, asset)
                     return url
             failures.append(f"{url}: the connection kept dropping (partial file kept as {part}; run again to resume)")
         except HTTPError as error:
@@ -196,20 +197,18 @@ def check_asset(asset: Path, source: Source, url: str) -> None:
 
 
 def extract_member(archive: Path, member: str, target: Path) -> None:
-    """Copy the archive entry whose base name is `member` to `target` (via `<target>.part`)."""
-    part = target.with_name(target.name + ".part")
+    """Copy the archive entry whose base name is `member` to `target` (atomically)."""
     try:
         with zipfile.ZipFile(archive) as bundle:
             names = [n for n in bundle.namelist() if n.rsplit("/", 1)[-1] == member and not n.startswith("__MACOSX/")]
             if not names:
                 held = ", ".join(bundle.namelist()[:8])
                 raise DownloadError(f"{archive} holds no {member} (it holds {held}); is it the official archive?")
-            with bundle.open(names[0]) as source, part.open("wb") as handle:
+            with bundle.open(names[0]) as source, atomic_open(target) as handle:
                 while chunk := source.read(1 << 20):
                     handle.write(chunk)
     except zipfile.BadZipFile as error:
         _reject(archive, f"{archive} is not a valid zip archive ({error}): the download is truncated or corrupt.")
-    part.replace(target)
 
 
 def install(job: Job, timeout: float, stream: TextIO) -> None:
@@ -220,7 +219,7 @@ def install(job: Job, timeout: float, stream: TextIO) -> None:
     if job.source.member:
         extract_member(job.asset, job.source.member, job.target)
     try:
-        verify(job.target, job.spec)
+        verify_file(job.target, job.spec)
     except CheckpointError as error:
         _reject(job.target, f"{job.target} was downloaded but is not the official {job.spec.filename}:\n{error}")
 
@@ -268,10 +267,14 @@ def _pending(keys: Sequence[str], dest: Path, sources: Mapping[str, Source], out
             jobs.append(job)
             continue
         try:
-            verify(job.target, job.spec)
-            out.write(f"ok       {job.spec.filename} (present, verified)\n")
+            verify_file(job.target, job.spec)
         except CheckpointError as error:
             problems.append(f"{job.target} is present but fails its checks; move it away to download it again.\n{error}")
+            continue
+        if is_stand_in(job.target, dest, job.spec.filename):
+            out.write(f"ok       {job.spec.filename} (present: STAND-IN weights, not the official file, faces come out as noise; delete it to download the official file)\n")
+        else:
+            out.write(f"ok       {job.spec.filename} (present, verified)\n")
     return jobs, problems
 
 
@@ -331,7 +334,18 @@ def main(argv: Sequence[str] | None = None, sources: Mapping[str, Source] = SOUR
     parser.add_argument("--only", nargs="+", metavar="KEY", help="download only these files (keys as in --list)")
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     parser.add_argument("--list", action="store_true", help="print the downloadable files and exit")
+    parser.add_argument(
+        "--stand-in", type=Path, metavar="DIR",
+        help="download nothing: write deterministic stand-in weights for every official file into DIR (faces come out as noise)",
+    )
     args = parser.parse_args(argv)
+    if args.stand_in is not None:
+        keys = args.only or list(OFFICIAL_FILES)
+        unknown = [k for k in keys if k not in OFFICIAL_FILES]
+        if unknown:
+            parser.error(f"--only: unknown key(s) {', '.join(unknown)}; choose from {', '.join(OFFICIAL_FILES)}")
+        write_stand_ins(args.stand_in, keys, sys.stdout)
+        return 0
     dest = args.dest or default_dest()
     if args.list:
         list_table(dest, sources, sys.stdout)

@@ -10,12 +10,13 @@ import pytest
 import soundfile
 from PIL import Image
 
-from scripts.comfyui_server import ComfyUIError, ComfyUIServer, error_message
+from scripts.comfyui_server import COMFYUI_DIR, ComfyUIError, ComfyUIServer, error_message
 from scripts.workflow_format import to_api
 from tests.support.clips import cut_clip
 from tests.support.model_folder import recipe_model_folder
 from tests.support.pack import ROOT
 from tests.support.preprocess import MEDIA_DIR, PORTRAIT, TALKING_VIDEO
+from tests.support.snapshot import changes, tree_state
 
 SPEECH = MEDIA_DIR / "speech_radio34_16k.wav"
 
@@ -35,9 +36,15 @@ CARD_NODES = {
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def home(tmp_path_factory):
+    """The server's $HOME: an empty temporary folder, so that anything written to ~ shows."""
+    return tmp_path_factory.mktemp("home")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, home):
     base = tmp_path_factory.mktemp("comfyui")
-    server = ComfyUIServer(base, recipe_model_folder(), port=8199).start()
+    server = ComfyUIServer(base, recipe_model_folder(), env={"HOME": str(home)}).start()
     portrait = Image.open(PORTRAIT).convert("RGB")
     portrait.resize((portrait.width // 2, portrait.height // 2)).save(server.input_dir / "portrait.png")
     Image.new("RGB", (256, 256), (128, 128, 128)).save(server.input_dir / "blank.png")
@@ -139,3 +146,12 @@ def test_interrupt_during_decode_stops_and_next_prompt_succeeds(server):
     done = [e for e in server.events(prompt_id, "progress") if e["node"] == "14"]
     assert done[-1]["value"] < done[-1]["max"] == 40
     assert server.run(_tiny(_api("intuitive_editing")))["status"]["status_str"] == "success"
+
+
+def test_a_workflow_writes_only_into_the_servers_own_folders(server, home):
+    repository, install = tree_state(ROOT), tree_state(COMFYUI_DIR.resolve())
+    assert server.run(_tiny(_api("attribute_editing")))["status"]["status_str"] == "success"
+    assert changes(repository, tree_state(ROOT)) == []
+    assert changes(install, tree_state(COMFYUI_DIR.resolve())) == []
+    assert sorted(home.rglob("*")) == []
+    assert list(server.base.rglob("styleheat_cache/*.safetensors"))  # its 3DMM cache went into the server's user folder

@@ -7,8 +7,12 @@ nested container keys joined by '/'), numpy without pickle (.npz) or scipy (.mat
 from __future__ import annotations
 
 import argparse
+import pickle
+import re
+import shlex
+from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -20,6 +24,7 @@ CONTAINER_SEPARATOR = "/"
 # Key under which a file that is one bare tensor stores it in safetensors.
 ROOT_TENSOR_KEY = "tensor"
 MAX_LISTED = 8
+SENTENCE_END = re.compile(r"(?<=[.!?])\s")
 
 
 class CheckpointError(ValueError):
@@ -46,17 +51,84 @@ def _unflatten(flat: Mapping[str, torch.Tensor]) -> dict:
     return nested
 
 
+def _first_sentence(error: BaseException) -> str:
+    """The exception's type and the first sentence of its first non-empty line (the type alone when it has no text)."""
+    for line in str(error).splitlines():
+        if line.strip():
+            return f"{type(error).__name__}: {SENTENCE_END.split(line.strip(), maxsplit=1)[0]}"
+    return type(error).__name__
+
+
+def _weights_only_refusal(error: BaseException) -> str | None:
+    """Why torch's safe unpickler refused the file, in its own words ('Unsupported operand 60'), or None if it did not."""
+    text = str(error)
+    if not isinstance(error, pickle.UnpicklingError) or "weights only load failed" not in text.lower():
+        return None
+    detail = re.search(r"WeightsUnpickler error:\s*(\S[^\n]*)", text) or re.search(r"^\s*(Trying to load [^\n]*)", text, re.MULTILINE)
+    return detail.group(1).strip() if detail else "refused by weights_only"
+
+
+def needs_unpickling(error: BaseException) -> bool:
+    """Whether a safe load refused the file because it holds pickled Python objects (torch weights_only, numpy allow_pickle).
+
+    A file that is no pickle at all (an HTML page, random bytes) is also refused by weights_only, but
+    only a refusal that names a Python global or class means objects that would run code.
+    """
+    if isinstance(error, ValueError) and "allow_pickle=false" in str(error).lower():
+        return True
+    reason = _weights_only_refusal(error)
+    return reason is not None and re.search(r"GLOBAL|global|class|Can only build", reason) is not None
+
+
+def _refused_object(error: BaseException) -> str:
+    """The Python object the safe loader refused to create, as torch names it (' (it needs posix.system)'), or ''."""
+    found = re.search(r"GLOBAL ([\w.]+)", str(error))
+    return f" (it needs {found.group(1)})" if found else ""
+
+
+def _reason(error: BaseException) -> str:
+    refusal = _weights_only_refusal(error)
+    return f"not a PyTorch checkpoint: {refusal}" if refusal else _first_sentence(error)
+
+
+def unreadable(path: Path, what: str, remedy: str, error: BaseException, expected: str = "a checkpoint") -> CheckpointError:
+    """The error for a file that a safe loader could not read: unsafe content, or truncated/corrupt/wrong format."""
+    if needs_unpickling(error):
+        return CheckpointError(
+            f"{what} at {path} cannot be read safely: it contains Python objects that could run code; it was not loaded{_refused_object(error)}. "
+            f"If you trust where this file comes from, make a safetensors copy with "
+            f"`python -m styleheat_core.convert --trust-this-file {shlex.quote(str(path))}` and use the copy; otherwise {remedy}."
+        )
+    return CheckpointError(f"{what} at {path} could not be read ({_reason(error)}). The file is truncated, corrupt or not {expected}: {remedy}.")
+
+
+def check_readable_file(path: Path, what: str, missing: str, remedy: str) -> None:
+    """Raise CheckpointError when `path` is not a file (`missing` says where to put it) or is empty (0 bytes)."""
+    if not path.is_file():
+        raise CheckpointError(f"{what} not found at {path}: {missing}.")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"{what} at {path} is empty: {remedy}.")
+
+
+def _download_again(spec: OfficialFile) -> str:
+    return f"download it again ({spec.source})"
+
+
+def read_safetensors(path: Path) -> Any:
+    """A safetensors file as the container it was flattened from (nested keys joined by '/'; one bare tensor alone)."""
+    from safetensors.torch import load_file
+
+    flat = load_file(str(path))
+    return flat[ROOT_TENSOR_KEY] if list(flat) == [ROOT_TENSOR_KEY] else _unflatten(flat)
+
+
 def read_container(path: str | Path, spec: OfficialFile) -> Any:
     """The file's content as nested dicts of tensors (or one tensor), without interpreting it."""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{spec.filename} not found at {path}: {_where(spec)}.")
+    check_readable_file(path, spec.filename, _where(spec), _download_again(spec))
     try:
         if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            flat = load_file(str(path))
-            return flat[ROOT_TENSOR_KEY] if list(flat) == [ROOT_TENSOR_KEY] else _unflatten(flat)
+            return read_safetensors(path)
         if path.suffix == ".npz":
             with np.load(path, allow_pickle=False) as data:
                 return {k: torch.from_numpy(np.array(data[k])) for k in data.files}
@@ -67,10 +139,7 @@ def read_container(path: str | Path, spec: OfficialFile) -> Any:
         with torch.serialization.safe_globals([argparse.Namespace]):
             return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
-        raise CheckpointError(
-            f"{path} could not be read as {spec.filename} ({type(error).__name__}: {str(error).splitlines()[0][:200]}). "
-            f"The file is truncated, corrupt or not a checkpoint: download it again ({spec.source})."
-        ) from error
+        raise unreadable(path, spec.filename, _download_again(spec), error) from error
 
 
 def _describe(value: Any) -> str:
@@ -140,8 +209,11 @@ def _module_state(entry: ModuleEntry, node: Any, siblings: tuple, path: Path, sp
 
 def validated_parts(path: str | Path, spec: OfficialFile) -> dict[str, Any]:
     """Read a file and check it against its layout: {entry name: state dict or tensor}."""
-    path = Path(path)
-    container = read_container(path, spec)
+    return container_parts(read_container(path, spec), Path(path), spec)
+
+
+def container_parts(container: Any, path: Path, spec: OfficialFile) -> dict[str, Any]:
+    """Check an already loaded container against the layout of `spec` (`path` names it in errors)."""
     parts: dict[str, Any] = {}
     for entry, value, where, siblings in _entries(spec.layout, container, path, spec):
         if isinstance(entry, ModuleEntry):
@@ -185,16 +257,20 @@ def validated_prefixed_parts(path: str | Path, spec: OfficialFile) -> dict[str, 
     """
     path = Path(path)
     entries = spec.layout if isinstance(spec.layout, list) else [spec.layout]
-    if not path.is_file():
-        raise CheckpointError(f"{spec.filename} not found at {path}: {_where(spec)}.")
+    check_readable_file(path, spec.filename, _where(spec), _download_again(spec))
     try:
         from safetensors import safe_open
 
         with safe_open(str(path), framework="pt") as handle:
             flat = {k: handle.get_tensor(k) for k in handle.keys() if k.startswith(tuple(e.prefix for e in entries))}
     except Exception as error:
-        raise CheckpointError(
-            f"{path} could not be read as {spec.filename} ({type(error).__name__}: {str(error).splitlines()[0][:200]}). "
-            f"The file is truncated, corrupt or not a safetensors file: download it again ({spec.source})."
-        ) from error
+        raise unreadable(path, spec.filename, _download_again(spec), error, "a safetensors file") from error
     return {entry.name: _module_state(entry, flat, (), path, spec, "") for entry in entries}
+
+
+def verify_file(path: str | Path, spec: OfficialFile) -> None:
+    """Raise CheckpointError unless `path` holds what the official file holds (prefixed layouts: our keys only)."""
+    if isinstance(spec.layout, list):
+        validated_prefixed_parts(path, spec)
+    else:
+        validated_parts(path, spec)

@@ -19,7 +19,7 @@ from ..pipeline.forward import MotionNetworks
 from ..pipeline.inversion import EncoderNetworks
 from ..preprocess.deep3d_align import standard_landmarks_5
 from ..audio.sadtalker import SadTalkerAudioNetworks
-from .checkpoints import CheckpointError, build_module, validated_parts, validated_prefixed_parts
+from .checkpoints import CheckpointError, build_module, check_readable_file, unreadable, validated_parts, validated_prefixed_parts
 from .layouts import ModuleEntry, OfficialFile, identify, official_file
 
 PathLike = str | Path
@@ -121,8 +121,8 @@ def load_expression_presets(path: PathLike) -> dict[str, torch.Tensor]:
 def load_direction_file(path: PathLike) -> torch.Tensor:
     """A user's W+ direction (.pt/.pth/.npy/.safetensors holding one tensor, alone or as the only dict value): (1|18, 512) float32."""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"direction file {path} not found")
+    remedy = "save the direction with torch.save(tensor), numpy.save(array) or as safetensors"
+    check_readable_file(path, "direction file", "put it into the styleheat model folder", remedy)
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
@@ -133,9 +133,7 @@ def load_direction_file(path: PathLike) -> torch.Tensor:
         else:
             content = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
-        raise CheckpointError(
-            f"direction file {path} cannot be read safely ({error}); save it with torch.save(tensor), numpy.save(array) or as safetensors"
-        ) from error
+        raise unreadable(path, "direction file", remedy, error, "a tensor file") from error
     tensors = list(content.values()) if isinstance(content, dict) else [content]
     if len(tensors) != 1 or not isinstance(tensors[0], torch.Tensor):
         raise CheckpointError(f"direction file {path} must hold exactly one tensor; it holds {len(tensors)} values")

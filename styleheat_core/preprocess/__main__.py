@@ -10,6 +10,7 @@ import json
 import sys
 from pathlib import Path
 
+from ..io.atomic import atomic_path, atomic_write_text
 from .ffhq_align import FFHQ_SIZE, align_portrait
 from .images import read_image, write_image
 from .landmarks import DlibBackend
@@ -30,8 +31,8 @@ def _parser() -> argparse.ArgumentParser:
 def align_command(image: Path, out: Path, size: int, face_index: int, predictor: Path | None) -> Path:
     """Align `image`, write `out` and `out` with suffix .json; returns the JSON path."""
     aligned = align_portrait(read_image(image), backend=DlibBackend(predictor), size=size, face_index=face_index)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    write_image(out, aligned.image)
+    with atomic_path(out, keep_suffix=True) as temporary:
+        write_image(temporary, aligned.image)
     record = {
         "image": str(image),
         "aligned": str(out),
@@ -40,7 +41,7 @@ def align_command(image: Path, out: Path, size: int, face_index: int, predictor:
         "transform": aligned.transform.as_dict(),
     }
     json_path = out.with_suffix(".json")
-    json_path.write_text(json.dumps(record), encoding="utf-8")
+    atomic_write_text(json_path, json.dumps(record))
     return json_path
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +11,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
+
+from ..io.atomic import atomic_path
 
 CACHE_VERSION = "1"
 
@@ -45,10 +46,8 @@ def cache_key(content: str, settings: dict, model_id: str, lm3d_5: np.ndarray) -
 
 def save_entry(path: Path, tensors: dict[str, torch.Tensor], settings: dict) -> None:
     """Write atomically (temporary file, then rename), with the settings as readable metadata."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(f".{os.getpid()}.tmp")
-    save_file({k: v.contiguous() for k, v in tensors.items()}, str(temporary), metadata={"settings": json.dumps(settings, sort_keys=True)})
-    os.replace(temporary, path)
+    with atomic_path(path) as temporary:
+        save_file({k: v.contiguous() for k, v in tensors.items()}, str(temporary), metadata={"settings": json.dumps(settings, sort_keys=True)})
 
 
 def load_entry(path: Path) -> dict[str, torch.Tensor] | None:

@@ -9,13 +9,13 @@ extra keys. Files are written atomically and read with torch.load(weights_only=T
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from ..io.atomic import atomic_open, atomic_path
 from ..io.checkpoints import build_module, read_container, validated_parts
 from ..io.layouts import ModuleEntry, OfficialFile, official_file
 from ..models.warper import VideoWarper
@@ -40,13 +40,10 @@ def checkpoint_path(out_dir: str | Path, step: int) -> Path:
 def save_checkpoint(out_dir: str | Path, container: dict) -> Path:
     """Write the container as iteration_<step>.pt and latest.pt (atomically); returns the step's path."""
     path = checkpoint_path(out_dir, container["current_iteration"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    torch.save(container, temporary)
-    os.replace(temporary, path)
-    latest = path.with_name(LATEST)
-    shutil.copyfile(path, latest.with_name(LATEST + ".tmp"))
-    os.replace(latest.with_name(LATEST + ".tmp"), latest)
+    with atomic_open(path) as handle:
+        torch.save(container, handle)
+    with atomic_path(path.with_name(LATEST)) as temporary:
+        shutil.copyfile(path, temporary)
     return path
 
 

@@ -11,7 +11,6 @@ and lets any number of readers share the folder; the manifest records the split 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +20,8 @@ import numpy as np
 import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
+
+from ..io.atomic import atomic_path, atomic_write_text
 
 MANIFEST = "manifest.json"
 SHARD_DIR = "shards"
@@ -51,7 +52,7 @@ class Manifest:
     def save(self, root: str | Path) -> None:
         """Write atomically (a crash never leaves a half-written manifest)."""
         data = {"format": FORMAT, "settings": self.settings, "videos": {k: asdict(v) for k, v in sorted(self.videos.items())}}
-        _atomic_write_text(Path(root) / MANIFEST, json.dumps(data, indent=1))
+        atomic_write_text(Path(root) / MANIFEST, json.dumps(data, indent=1))
 
     @classmethod
     def load(cls, root: str | Path) -> "Manifest":
@@ -66,12 +67,6 @@ class Manifest:
     def ready(self, split: str) -> dict[str, VideoRecord]:
         """The successfully prepared videos of a split."""
         return {k: v for k, v in self.videos.items() if v.status == "ok" and v.split == split}
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
 
 
 def encode_images(images: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
@@ -91,9 +86,8 @@ def write_shard(path: Path, images: dict[str, np.ndarray], arrays: dict[str, tor
     tensors = dict(arrays)
     for name, stack in images.items():
         tensors[f"{name}_jpeg"], tensors[f"{name}_offsets"] = encode_images(stack)
-    temporary = path.with_name(path.name + ".tmp")
-    save_file({k: v.contiguous() for k, v in tensors.items()}, str(temporary), metadata=metadata)
-    os.replace(temporary, path)
+    with atomic_path(path) as temporary:
+        save_file({k: v.contiguous() for k, v in tensors.items()}, str(temporary), metadata=metadata)
 
 
 class ShardReader:

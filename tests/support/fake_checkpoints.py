@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
 from styleheat_core.io.layouts import Layout, ModuleEntry, OfficialFile, TensorEntry
+from styleheat_core.io.stand_in import write_official_file
 
 
 def fake_container(layout: Layout, seed: int = 0) -> Any:
@@ -31,17 +31,7 @@ def write_fake(spec: OfficialFile, folder: Path, container: Any | None = None, d
     container = fake_container(spec.layout) if container is None else container
     if dtype is not None:
         container = _cast(container, dtype)
-    path = folder / spec.filename
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix == ".npz":
-        np.savez(path, **{k: v.numpy() for k, v in container.items()})
-    elif path.suffix == ".mat":
-        from scipy.io import savemat
-
-        savemat(str(path), {k: v.double().numpy() for k, v in container.items()})
-    else:
-        torch.save(container, path)
-    return path
+    return write_official_file(spec, folder, container)
 
 
 def _cast(node: Any, dtype: torch.dtype) -> Any:

@@ -1,12 +1,19 @@
 """A models/styleheat folder of official-format files holding the golden recipe weights, written once per machine.
 
 Node and ComfyUI-server tests load these through the real loaders, so a graph run is a run of the
-official file formats with known weights.
+official file formats with known weights. The folder lives under the system's temporary folder
+($STYLEHEAT_TEST_CACHE to choose another), named by a key of what decides its content; it is
+built under a temporary name and renamed when complete, so concurrent test runs share it safely.
 """
 
 from __future__ import annotations
 
+import getpass
+import hashlib
+import os
+import secrets
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +21,11 @@ import torch
 
 from styleheat_core.io.layouts import OFFICIAL_FILES, ModuleEntry, OfficialFile, TensorEntry
 from tests.support.fake_checkpoints import write_fake
-from tests.support.golden import GoldenCase, network_state_dict
+from tests.support.golden import GoldenCase, golden_dir, network_state_dict, sadtalker_golden_dir
 from tests.support.recipe import recipe_tensor
 from tests.support.sadtalker import NETWORKS, random_states, sadtalker_state_dict, write_sadtalker_safetensors
 
-CACHE = Path(__file__).resolve().parents[2] / ".cache" / "recipe-models"
-VERSION = "3"
+VERSION = "4"
 # Which golden manifest holds the weights of each network / tensor entry of the official files.
 NETWORK_MANIFESTS = {
     "generator": "stylegan2",
@@ -75,14 +81,50 @@ def _sadtalker_states() -> dict[str, dict[str, torch.Tensor]]:
         return random_states()
 
 
+def recipe_cache_root() -> Path:
+    """$STYLEHEAT_TEST_CACHE, else <system temp>/styleheat-tests-<user>: reused between runs, never inside the repository."""
+    env = os.environ.get("STYLEHEAT_TEST_CACHE")
+    return Path(env) if env else Path(tempfile.gettempdir()) / f"styleheat-tests-{getpass.getuser()}"
+
+
+def _content_key() -> str:
+    """What decides the folder's bytes: the recipe version, the golden case set and whether SadTalker's cases exist."""
+    sadtalker = sadtalker_golden_dir() / "manifests"
+    text = f"{VERSION}|{golden_dir().resolve()}|{sadtalker.resolve() if sadtalker.is_dir() else 'seeded'}"
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _remove_abandoned_builds(root: Path) -> None:
+    """Delete half-built folders (.building-<pid>-<token>) whose builder process is gone (a run killed mid-build)."""
+    if os.name != "posix":  # os.kill(pid, 0) only probes a process on POSIX
+        return
+    for stale in root.glob(".building-*"):
+        pid = stale.name.split("-")[1]
+        try:
+            os.kill(int(pid), 0)
+        except (ProcessLookupError, ValueError):
+            shutil.rmtree(stale, ignore_errors=True)
+        except PermissionError:
+            continue
+
+
 def recipe_model_folder() -> Path:
     """The cached folder (written on first use) with every file the example workflows need."""
-    stamp = CACHE / f"complete-v{VERSION}"
-    if not stamp.exists():
-        shutil.rmtree(CACHE, ignore_errors=True)
-        CACHE.mkdir(parents=True)
+    root = recipe_cache_root()
+    folder = root / f"recipe-models-v{VERSION}-{_content_key()}"
+    if folder.is_dir():
+        return folder
+    root.mkdir(parents=True, exist_ok=True)
+    _remove_abandoned_builds(root)
+    building = root / f".building-{os.getpid()}-{secrets.token_hex(4)}"
+    try:
         for key in FILES:
-            write_fake(OFFICIAL_FILES[key], CACHE, recipe_container(OFFICIAL_FILES[key]))
-        write_sadtalker_safetensors(CACHE / OFFICIAL_FILES["sadtalker_256"].filename, _sadtalker_states())
-        stamp.touch()
-    return CACHE
+            write_fake(OFFICIAL_FILES[key], building, recipe_container(OFFICIAL_FILES[key]))
+        write_sadtalker_safetensors(building / OFFICIAL_FILES["sadtalker_256"].filename, _sadtalker_states())
+        building.rename(folder)
+    except OSError:
+        if not folder.is_dir():  # else another run completed the same folder first
+            raise
+    finally:
+        shutil.rmtree(building, ignore_errors=True)
+    return folder

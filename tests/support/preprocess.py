@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -9,7 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
-MEDIA_DIR = Path(__file__).resolve().parents[3] / "shared" / "media"
+# ../shared/media beside the checkout; $STYLEHEAT_MEDIA_DIR points elsewhere (a git worktree has no ../shared).
+MEDIA_DIR = Path(os.environ.get("STYLEHEAT_MEDIA_DIR", Path(__file__).resolve().parents[3] / "shared" / "media"))
 PORTRAIT = MEDIA_DIR / "portrait_art_0.png"
 FFHQ_PORTRAIT = MEDIA_DIR / "ffhq_aligned_100.jpg"
 TALKING_VIDEO = MEDIA_DIR / "talking_katie_hill_512.mp4"
