@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from scripts.comfyui_server import free_port
 from styleheat_core.train.prepare import PrepareOptions, prepare_dataset
 from tests.support.train_fakes import DrawnFaceBackend, landmark_coefficients, synthetic_videos
 
@@ -64,7 +65,7 @@ def test_stage1_gradient_of_a_batch_is_the_mean_of_its_samples_gradients(data):
 
 def test_two_process_gloo_run_matches_the_doubled_batch(data, tmp_path):
     script = "tests/support/train_ddp.py"
-    run(["-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29531", script, "--data", str(data), "--out", str(tmp_path / "ddp"), "--batch-size", "1"])
+    run(["-m", "torch.distributed.run", "--nproc_per_node=2", f"--master_port={free_port()}", script, "--data", str(data), "--out", str(tmp_path / "ddp"), "--batch-size", "1"])
     run([script, "--data", str(data), "--out", str(tmp_path / "single"), "--batch-size", "2", "--steps", "1"])
     run([script, "--data", str(data), "--out", str(tmp_path / "accum"), "--batch-size", "1", "--accumulation", "2"])
     ddp, accumulated, single = (tmp_path / name for name in ("ddp", "accum", "single"))

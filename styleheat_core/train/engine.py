@@ -24,6 +24,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset
 
+from ..io.atomic import atomic_path, atomic_write_text
 from .checkpoint import load_checkpoint, resolve_resume, save_checkpoint
 from .data import StepBatches
 
@@ -125,7 +126,8 @@ def save_grid(path: Path, columns: list[torch.Tensor]) -> None:
     grid = torch.cat([torch.cat(list(c), dim=2) for c in zip(*resized)], dim=1)
     image = ((grid.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
     path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR))
+    with atomic_path(path, keep_suffix=True) as temporary:
+        cv2.imwrite(str(temporary), cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR))
 
 
 def train(stage: Stage, dataset: Dataset, config: TrainConfig, resume: str | None = None) -> list[dict]:
@@ -159,7 +161,7 @@ def train(stage: Stage, dataset: Dataset, config: TrainConfig, resume: str | Non
     autocast = torch.autocast(process.device.type, dtype=torch.bfloat16, enabled=config.bf16)
     if process.main:
         out.mkdir(parents=True, exist_ok=True)
-        (out / "config.json").write_text(json.dumps({"stage": stage.name, **asdict(config), "world_size": process.world}, indent=1))
+        atomic_write_text(out / "config.json", json.dumps({"stage": stage.name, **asdict(config), "world_size": process.world}, indent=1))
     records: list[dict] = []
     started = time.perf_counter()
     for step in range(start, config.steps):
