@@ -122,16 +122,21 @@ def read_safetensors(path: Path) -> Any:
     return flat[ROOT_TENSOR_KEY] if list(flat) == [ROOT_TENSOR_KEY] else _unflatten(flat)
 
 
-def read_container(path: str | Path, spec: OfficialFile) -> Any:
-    """The file's content as nested dicts of tensors (or one tensor), without interpreting it."""
+def read_tensor_file(path: str | Path, what: str, missing: str, remedy: str, expected: str = "a checkpoint") -> Any:
+    """A file of tensors read without pickle (by its suffix: safetensors, npz, npy, mat, else `torch.load(weights_only=True)`).
+
+    `what` names the file in errors, `missing` says where to put it, `remedy` what to do if it is unreadable.
+    """
     path = Path(path)
-    check_readable_file(path, spec.filename, _where(spec), _download_again(spec))
+    check_readable_file(path, what, missing, remedy)
     try:
         if path.suffix == ".safetensors":
             return read_safetensors(path)
         if path.suffix == ".npz":
             with np.load(path, allow_pickle=False) as data:
                 return {k: torch.from_numpy(np.array(data[k])) for k in data.files}
+        if path.suffix == ".npy":
+            return torch.from_numpy(np.load(path, allow_pickle=False))
         if path.suffix == ".mat":
             from scipy.io import loadmat
 
@@ -139,7 +144,12 @@ def read_container(path: str | Path, spec: OfficialFile) -> Any:
         with torch.serialization.safe_globals([argparse.Namespace]):
             return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
-        raise unreadable(path, spec.filename, _download_again(spec), error) from error
+        raise unreadable(path, what, remedy, error, expected) from error
+
+
+def read_container(path: str | Path, spec: OfficialFile) -> Any:
+    """An official file's content as nested dicts of tensors (or one tensor), without interpreting it."""
+    return read_tensor_file(path, spec.filename, _where(spec), _download_again(spec))
 
 
 def _describe(value: Any) -> str:

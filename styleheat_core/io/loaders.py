@@ -19,7 +19,7 @@ from ..pipeline.forward import MotionNetworks
 from ..pipeline.inversion import EncoderNetworks
 from ..preprocess.deep3d_align import standard_landmarks_5
 from ..audio.sadtalker import SadTalkerAudioNetworks
-from .checkpoints import CheckpointError, build_module, check_readable_file, unreadable, validated_parts, validated_prefixed_parts
+from .checkpoints import CheckpointError, build_module, read_tensor_file, validated_parts, validated_prefixed_parts
 from .layouts import ModuleEntry, OfficialFile, identify, official_file
 
 PathLike = str | Path
@@ -120,20 +120,8 @@ def load_expression_presets(path: PathLike) -> dict[str, torch.Tensor]:
 
 def load_direction_file(path: PathLike) -> torch.Tensor:
     """A user's W+ direction (.pt/.pth/.npy/.safetensors holding one tensor, alone or as the only dict value): (1|18, 512) float32."""
-    path = Path(path)
     remedy = "save the direction with torch.save(tensor), numpy.save(array) or as safetensors"
-    check_readable_file(path, "direction file", "put it into the styleheat model folder", remedy)
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            content = load_file(str(path))
-        elif path.suffix == ".npy":
-            content = torch.from_numpy(np.load(path, allow_pickle=False).astype(np.float32))
-        else:
-            content = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        raise unreadable(path, "direction file", remedy, error, "a tensor file") from error
+    content = read_tensor_file(path, "direction file", "put it into the styleheat model folder", remedy, "a tensor file")
     tensors = list(content.values()) if isinstance(content, dict) else [content]
     if len(tensors) != 1 or not isinstance(tensors[0], torch.Tensor):
         raise CheckpointError(f"direction file {path} must hold exactly one tensor; it holds {len(tensors)} values")
