@@ -1,17 +1,20 @@
-"""FID (Heusel et al. 2017) with pytorch-fid's settings: pool3 features (2048-d) of the TensorFlow FID
-Inception on RGB in [0, 1] resized bilinearly to 299x299; the Fréchet distance between the Gaussians
-(mean, unbiased covariance) of the generated and the real features, matrix square root by scipy.
+"""FID (Heusel et al. 2017) with pytorch-fid's features: pool3 (2048-d) of the TensorFlow FID Inception on
+RGB in [0, 1] resized bilinearly to 299x299.
+
+The distance is the published one, ||mu1 - mu2||² + Tr(S1) + Tr(S2) - 2 Tr((S1 S2)^½) with unbiased
+covariances, computed in float64. Tr((S1 S2)^½) is the sum of the square roots of the eigenvalues of
+S1 S2, which equal the squared singular values of A Bᵀ / sqrt((n-1)(m-1)) (A, B: the centred features),
+or the eigenvalues of S1^½ S2 S1^½ when there are more frames than dimensions. Both are exact and
+need no 2048x2048 matrix square root (pytorch-fid's scipy sqrtm takes ~30 s on 2 cores).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import torch
-from scipy import linalg
 from torch import nn
 
 MIN_FRAMES = 2
-SQRTM_EPS = 1e-6
 
 
 @torch.no_grad()
@@ -30,26 +33,26 @@ def check_fid_frames(pred: int, ref: int) -> None:
         )
 
 
-def gaussian(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and unbiased covariance of (N, D) features."""
-    return features.mean(axis=0), np.cov(features, rowvar=False)
+def _psd_sqrt(matrix: np.ndarray) -> np.ndarray:
+    values, vectors = np.linalg.eigh(matrix)
+    return (vectors * np.sqrt(np.clip(values, 0.0, None))) @ vectors.T
 
 
-def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:
-    """||mu1 - mu2||² + Tr(S1 + S2 - 2 (S1 S2)^½), regularised by eps·I when the product is singular."""
-    covmean = linalg.sqrtm(sigma1 @ sigma2)
-    if not np.isfinite(covmean).all():
-        offset = np.eye(sigma1.shape[0]) * SQRTM_EPS
-        covmean = linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
-    if np.iscomplexobj(covmean):
-        if not np.allclose(np.diagonal(covmean).imag, 0, atol=1e-3):
-            raise ValueError(f"FID: the covariance square root has an imaginary part of {np.abs(covmean.imag).max():.3g}; use more frames")
-        covmean = covmean.real
-    diff = mu1 - mu2
-    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean))
+def trace_sqrt_product(a: np.ndarray, b: np.ndarray) -> float:
+    """Tr((S1 S2)^½) for the covariances of centred (n, d) and (m, d) features."""
+    n, m, d = len(a), len(b), a.shape[1]
+    if n * m * min(n, m) <= d**3:
+        return float(np.linalg.svd(a @ b.T, compute_uv=False).sum() / np.sqrt((n - 1) * (m - 1)))
+    root = _psd_sqrt(a.T @ a / (n - 1))
+    middle = root @ (b.T @ b / (m - 1)) @ root
+    return float(np.sqrt(np.clip(np.linalg.eigvalsh((middle + middle.T) / 2), 0.0, None)).sum())
 
 
 def fid(pred_features: np.ndarray, ref_features: np.ndarray) -> float:
-    """FID between generated and real pool3 features (N, 2048)."""
+    """FID between generated (n, d) and real (m, d) features."""
     check_fid_frames(len(pred_features), len(ref_features))
-    return frechet_distance(*gaussian(pred_features), *gaussian(ref_features))
+    pred, ref = np.asarray(pred_features, dtype=np.float64), np.asarray(ref_features, dtype=np.float64)
+    a, b = pred - pred.mean(axis=0), ref - ref.mean(axis=0)
+    diff = pred.mean(axis=0) - ref.mean(axis=0)
+    traces = (a * a).sum() / (len(a) - 1) + (b * b).sum() / (len(b) - 1)
+    return float(diff @ diff + traces - 2.0 * trace_sqrt_product(a, b))
