@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import torch
 from tqdm import tqdm
@@ -25,8 +27,11 @@ def compare_frames(
     device: torch.device | str = "cpu",
     progress: bool = False,
     name: str = "pred vs ref",
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> Report:
-    """(N,H,W,3) uint8 predicted and reference frames -> a Report of the requested metrics."""
+    """(N,H,W,3) uint8 predicted and reference frames -> a Report of the requested metrics.
+
+    `on_progress(done, total)` is called after every batch (it may raise to cancel)."""
     pred, ref = matched_pair(pred, ref, resize)
     if "fid" in metrics:
         check_fid_frames(len(pred), len(ref))
@@ -36,7 +41,10 @@ def compare_frames(
     with tqdm(total=len(pred), desc="comparing", unit="frame", disable=not progress) as bar:
         for start in range(0, len(pred), batch_size):
             scorer.add(pred[start : start + batch_size], ref[start : start + batch_size])
-            bar.update(min(batch_size, len(pred) - start))
+            done = min(start + batch_size, len(pred))
+            bar.update(done - start)
+            if on_progress is not None:
+                on_progress(done, len(pred))
     clips = {name: scorer.result()}
     settings = {"protocol": "compare", "metrics": list(metrics), "resized": bool(resize), "size": [int(ref.shape[2]), int(ref.shape[1])]}
     return Report("compare", settings, pooled(clips, metrics), clips, COMPARE_NOTE)

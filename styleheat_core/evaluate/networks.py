@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -56,28 +57,31 @@ def _path(model_dir: Path, key: str) -> Path:
     return path
 
 
-def load_metric_networks(model_dir: str | Path, metrics: tuple[str, ...], device: torch.device | str = "cpu") -> MetricNetworks:
-    """Load what `metrics` need from `model_dir` (models/styleheat); every missing file is reported at once."""
-    model_dir = Path(model_dir)
+def load_metric_networks(
+    models: str | Path | Callable[[str], Path], metrics: tuple[str, ...], device: torch.device | str = "cpu"
+) -> MetricNetworks:
+    """Load what `metrics` need from a model folder (models/styleheat), or through `models(key) -> path`
+    (ComfyUI's folder search); every missing file is reported at once."""
+    locate = models if callable(models) else lambda key: _path(Path(models), key)
     needed = sorted({key for metric in metrics for key in FILES_NEEDED.get(metric, ())})
-    missing = []
+    paths, missing = {}, []
     for key in needed:
         try:
-            _path(model_dir, key)
-        except CheckpointError as error:
+            paths[key] = locate(key)
+        except (CheckpointError, FileNotFoundError) as error:
             missing.append(str(error))
     if missing:
         raise CheckpointError("the metrics need files that are missing:\n  " + "\n  ".join(missing))
     nets = MetricNetworks()
-    if "metric_alexnet" in needed:
-        trunk = load_networks(_path(model_dir, "metric_alexnet"), "metric_alexnet", device)["alexnet"]
-        heads = load_networks(_path(model_dir, "metric_lpips_alex"), "metric_lpips_alex", device)["lpips_alex"]
+    if "metric_alexnet" in paths:
+        trunk = load_networks(paths["metric_alexnet"], "metric_alexnet", device)["alexnet"]
+        heads = load_networks(paths["metric_lpips_alex"], "metric_lpips_alex", device)["lpips_alex"]
         nets.lpips = LPIPS(trunk, heads).to(device).eval()
-    if "metric_fid_inception" in needed:
-        nets.inception = load_networks(_path(model_dir, "metric_fid_inception"), "metric_fid_inception", device)["fid_inception"]
-    if "metric_arcface" in needed:
-        nets.arcface = load_networks(_path(model_dir, "metric_arcface"), "metric_arcface", device)["arcface"]
-    if "deep3d" in needed:
-        nets.deep3d = load_deep3d(_path(model_dir, "deep3d"), device)
-        nets.lm3d_5 = load_standard_landmarks(_path(model_dir, "bfm_landmarks"))
+    if "metric_fid_inception" in paths:
+        nets.inception = load_networks(paths["metric_fid_inception"], "metric_fid_inception", device)["fid_inception"]
+    if "metric_arcface" in paths:
+        nets.arcface = load_networks(paths["metric_arcface"], "metric_arcface", device)["arcface"]
+    if "deep3d" in paths:
+        nets.deep3d = load_deep3d(paths["deep3d"], device)
+        nets.lm3d_5 = load_standard_landmarks(paths["bfm_landmarks"])
     return nets
