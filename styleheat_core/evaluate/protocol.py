@@ -82,7 +82,7 @@ def render_clip(models: StyleHEATModels, portrait: np.ndarray, driving: np.ndarr
     Video Flow, Warp Features, Calibrate, StyleGAN Decode at `size`."""
     aligned = align_portrait(portrait)
     param = next(models.generator.parameters())
-    source = torch.from_numpy(aligned.image).permute(2, 0, 1)[None].to(param.device, param.dtype) / 127.5 - 1.0
+    source = (torch.from_numpy(aligned.image).float() / 255.0 * 2.0 - 1.0).permute(2, 0, 1)[None].to(param.device, param.dtype)
     latent = SourceLatent(invert(models.inversion, source), models.inversion)
     motion = extract_video_motion(driving, models.deep3d, models.lm3d_5, cache_dir=cache_dir)
     features = WarpedFeatures(latent, CoefficientMotion(models.motion, motion.semantics)).calibrated(models.motion.calibrator)

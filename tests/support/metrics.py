@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 import torch
@@ -22,22 +23,42 @@ STUBS = Path(__file__).resolve().parents[1] / "stubs"
 METRIC_FILES = ("metric_alexnet", "metric_lpips_alex", "metric_fid_inception", "metric_arcface")
 
 
-@torch.no_grad()
-def standin_state(key: str, seed: int = 0) -> dict[str, torch.Tensor]:
-    """Seeded weights for the official file `key`: PyTorch's default init, BatchNorm statistics and affine
-    parameters spread so every normalisation matters, and non-negative LPIPS heads as the real ones are."""
+# Inputs that set the BatchNorm statistics of the stand-ins (sizes kept small; Inception resizes to 299 itself).
+CALIBRATION_INPUTS = {"metric_fid_inception": (64, 0.0), "metric_arcface": (112, -1.0)}
+
+
+def _smooth_images(count: int, size: int, low: float) -> torch.Tensor:
+    coarse = torch.rand(count, 3, 8, 8)
+    return low + (1.0 - low) * torch.nn.functional.interpolate(coarse, size=(size, size), mode="bicubic", align_corners=False).clamp(0, 1)
+
+
+@lru_cache(maxsize=None)
+def _standin_state(key: str, seed: int) -> dict[str, torch.Tensor]:
     torch.manual_seed(seed)
-    module = OFFICIAL_FILES[key].layout.build()
-    for sub in module.modules():
-        if isinstance(sub, nn.modules.batchnorm._BatchNorm):
-            sub.running_mean.normal_(0.0, 0.1)
-            sub.running_var.uniform_(0.5, 1.5)
-            sub.weight.normal_(1.0, 0.1)
-            sub.bias.normal_(0.0, 0.05)
-    if key == "metric_lpips_alex":
-        for parameter in module.parameters():
-            parameter.uniform_(0.0, 2.0 / parameter.shape[1])
+    module = OFFICIAL_FILES[key].layout.build().eval()
+    norms = [sub for sub in module.modules() if isinstance(sub, nn.modules.batchnorm._BatchNorm)]
+    with torch.no_grad():
+        for norm in norms:
+            norm.weight.normal_(1.0, 0.1)
+            norm.bias.normal_(0.0, 0.05)
+        if key in CALIBRATION_INPUTS:
+            for norm in norms:
+                norm.reset_running_stats()
+                norm.momentum = None
+                norm.train()
+            module(_smooth_images(6, *CALIBRATION_INPUTS[key]))
+            module.eval()
+        if key == "metric_lpips_alex":
+            for parameter in module.parameters():
+                parameter.uniform_(0.0, 2.0 / parameter.shape[1])
     return {name: value.clone() for name, value in module.state_dict().items()}
+
+
+def standin_state(key: str, seed: int = 0) -> dict[str, torch.Tensor]:
+    """Seeded weights for the official file `key`: PyTorch's default init; BatchNorm affine parameters spread
+    and running statistics measured on seeded smooth images (so the features vary as trained ones do);
+    non-negative LPIPS heads as the real ones are."""
+    return {name: value.clone() for name, value in _standin_state(key, seed).items()}
 
 
 def write_standin(key: str, folder: Path, seed: int = 0, extra: dict[str, torch.Tensor] | None = None) -> Path:
