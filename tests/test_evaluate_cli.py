@@ -81,7 +81,7 @@ def test_compare_folders_writes_table_json_and_csv(tmp_path, capsys, models):
 def test_a_video_against_itself(tmp_path, capsys):
     video = _video(tmp_path / "clip.mp4", _frames(3, size=48))
     out = tmp_path / "out"
-    code, stdout, _ = _run(capsys, "--pred", str(video), "--ref", str(video), "--out", str(out), "--metrics", "psnr", "ssim")
+    code, _, _ = _run(capsys, "--pred", str(video), "--ref", str(video), "--out", str(out), "--metrics", "psnr", "ssim")
     assert code == 0
     metrics = json.loads((out / "report.json").read_text())["metrics"]
     assert metrics["psnr"]["value"] == "inf" and metrics["ssim"]["value"] == pytest.approx(1.0)

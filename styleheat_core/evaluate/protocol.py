@@ -11,9 +11,9 @@ example workflow's nodes run, and is the one place to change when the pipeline A
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import torch

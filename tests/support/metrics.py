@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import sys
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import torch
@@ -32,7 +32,7 @@ def _smooth_images(count: int, size: int, low: float) -> torch.Tensor:
     return low + (1.0 - low) * torch.nn.functional.interpolate(coarse, size=(size, size), mode="bicubic", align_corners=False).clamp(0, 1)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _standin_state(key: str, seed: int) -> dict[str, torch.Tensor]:
     torch.manual_seed(seed)
     module = OFFICIAL_FILES[key].layout.build().eval()

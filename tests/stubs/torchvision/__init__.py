@@ -17,10 +17,14 @@ import sys
 import types
 from pathlib import Path
 
-for _name in ("transforms", "models", "ops", "io", "utils"):
-    _module = types.ModuleType(f"torchvision.{_name}")
-    sys.modules[f"torchvision.{_name}"] = _module
-    globals()[_name] = _module
+
+def _stub(name: str) -> types.ModuleType:
+    module = types.ModuleType(f"torchvision.{name}")
+    sys.modules[module.__name__] = module
+    return module
+
+
+transforms, models, ops, io, utils = (_stub(name) for name in ("transforms", "models", "ops", "io", "utils"))
 
 _DEFAULT_REFERENCE = Path(__file__).resolve().parents[3] / ".cache" / "torchvision-reference"
 REFERENCE = Path(os.environ.get("STYLEHEAT_TORCHVISION_REFERENCE", _DEFAULT_REFERENCE)) / "torchvision"
@@ -40,7 +44,8 @@ def _expose_reference_models() -> None:
     presets.ImageClassification = _UnusedPreset
     sys.modules[presets.__name__] = transforms._presets = presets
     utils._log_api_usage_once = lambda _obj: None
-    from .models import alexnet as alexnet_module, inception
+    from .models import alexnet as alexnet_module
+    from .models import inception
 
     models.alexnet = alexnet_module.alexnet
     models.inception = inception
