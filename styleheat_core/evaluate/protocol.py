@@ -168,6 +168,10 @@ def run_protocol(
 ) -> Report:
     """Score every clip not yet stored in `out_dir` (finished clips are reused), then pool all clips."""
     keys = settings.as_dict()
+    names = [clip.name for clip in clips]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise EvaluationInputError(f"clip names repeat ({', '.join(repeated)}); give every video (and portrait) its own file name")
     results: dict[str, ClipScores] = {}
     models = nets = None
     for clip in tqdm(clips, desc=settings.protocol, unit="clip", disable=not progress):
