@@ -19,25 +19,30 @@ SSIM_TRUNCATE = 3.5
 SSIM_RADIUS = int(SSIM_TRUNCATE * SSIM_SIGMA + 0.5)
 K1, K2 = 0.01, 0.03
 
+
 def _as_float64(frames: torch.Tensor) -> torch.Tensor:
     """(B,H,W,3) uint8 -> (B,3,H,W) float64 in 0..255."""
     return frames.permute(0, 3, 1, 2).to(torch.float64)
+
 
 def psnr(pred: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
     """(B,H,W,3) uint8 pairs -> (B,) PSNR in dB (inf for identical frames)."""
     mse = (_as_float64(pred) - _as_float64(ref)).pow(2).mean(dim=(1, 2, 3))
     return 10.0 * torch.log10(DATA_RANGE**2 / mse)
 
+
 def _gaussian_window(device: torch.device) -> torch.Tensor:
     offsets = torch.arange(-SSIM_RADIUS, SSIM_RADIUS + 1, dtype=torch.float64, device=device)
     weights = torch.exp(-0.5 * (offsets / SSIM_SIGMA) ** 2)
     return weights / weights.sum()
+
 
 def _filter(x: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
     """Separable Gaussian, valid positions only, per channel."""
     channels = x.shape[1]
     x = F.conv2d(x, window.view(1, 1, 1, -1).expand(channels, 1, 1, -1), groups=channels)
     return F.conv2d(x, window.view(1, 1, -1, 1).expand(channels, 1, -1, 1), groups=channels)
+
 
 def ssim(pred: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
     """(B,H,W,3) uint8 pairs -> (B,) mean SSIM."""
