@@ -55,7 +55,7 @@ def test_lpips_matches_the_lpips_package(folder, size):
     with torch.no_grad():
         expected = _reference_lpips(folder)(to_signed_unit(torch.from_numpy(pred)), to_signed_unit(torch.from_numpy(ref))).flatten().double()
     torch.testing.assert_close(ours, expected, rtol=0, atol=1e-5)
-    assert ours[0] == 0 and (ours[1:] > 1e-3).all()
+    assert ours[0] == 0 and (ours[1:] > 0.05).all()
 
 
 def test_the_real_lpips_heads_file_passes_the_strict_layout(folder):
