@@ -4,10 +4,12 @@ Node ids and the order of their widgets are public API (saved workflows refer to
 """
 
 from . import audio, comfy, edit, faces, invert, loaders, motion, render
+from .metrics import NODES as METRICS_NODES
 
 comfy.register_model_folder()
 
 _NODES = {**loaders.NODES, **faces.NODES, **invert.NODES, **motion.NODES, **render.NODES, **edit.NODES, **audio.NODES}
+_NODES.update(METRICS_NODES)
 
 NODE_CLASS_MAPPINGS: dict[str, type] = {node_id: cls for node_id, (cls, _) in _NODES.items()}
 NODE_DISPLAY_NAME_MAPPINGS: dict[str, str] = {node_id: name for node_id, (_, name) in _NODES.items()}

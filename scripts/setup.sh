@@ -10,3 +10,7 @@ wheels=()
 if [ -d /opt/wheels ]; then wheels=(--find-links /opt/wheels); fi
 pip_install "${wheels[@]}" "torch==2.13.0"
 pip_install "${wheels[@]}" -e ".[test]"
+# Evaluation tests: the reference metric packages (tests/requirements-reference.txt), without their torchvision
+# dependency; torchvision's pure-Python sources go to .cache/torchvision-reference (never imported as a package).
+pip_install "${wheels[@]}" --no-deps -r tests/requirements-reference.txt
+[ -f .cache/torchvision-reference/torchvision/models/inception.py ] || pip_install "${wheels[@]}" --no-deps --target .cache/torchvision-reference "torchvision==0.29.1"

@@ -11,11 +11,16 @@ from typing import Callable, Union
 
 from torch import nn
 
+from ..models.alexnet import AlexNetFeatures
+from ..models.arcface import build_arcface
+from ..models.batch_counters import batch_counter_keys
 from ..models.calibrator import CalibrationNet
 from ..models.deep3d import Deep3DReconNet
 from ..models.discriminator import Discriminator
 from ..models.e4e import Encoder4Editing
+from ..models.fid_inception import build_fid_inception
 from ..models.hfgi import ResidualAligner, ResidualEncoder
+from ..models.lpips import LPIPSHeads
 from ..models.sadtalker_audio2exp import SimpleWrapperV2
 from ..models.sadtalker_audio2pose import Audio2Pose
 from ..models.stylegan2 import Generator
@@ -223,6 +228,44 @@ OFFICIAL_FILES.update(
                 SADTALKER_RELEASE + ", release v0.0.1 (the name's 'auido' is official)",
                 {"model": ModuleEntry("audio2pose", Audio2Pose)},
                 extra_top_level=("optimizer", "epoch"),
+            ),
+        )
+    }
+)
+
+METRICS_FOLDER = "metrics"
+
+OFFICIAL_FILES.update(
+    {
+        f.key: f
+        for f in (
+            OfficialFile(
+                "metric_alexnet",
+                f"{METRICS_FOLDER}/alexnet-owt-7be5be79.pth",
+                "torchvision AlexNet ImageNet weights, the LPIPS trunk (features.* used, classifier.* ignored)",
+                "torchvision's model zoo (alexnet-owt-7be5be79.pth)",
+                ModuleEntry("alexnet", AlexNetFeatures, ignored_prefixes=("classifier.",)),
+            ),
+            OfficialFile(
+                "metric_lpips_alex",
+                f"{METRICS_FOLDER}/alex.pth",
+                "LPIPS v0.1 linear heads for AlexNet {lin0..lin4}",
+                "the lpips package (lpips/weights/v0.1/alex.pth; pip wheel or richzhang/PerceptualSimilarity)",
+                ModuleEntry("lpips_alex", LPIPSHeads),
+            ),
+            OfficialFile(
+                "metric_fid_inception",
+                f"{METRICS_FOLDER}/pt_inception-2015-12-05-6726825d.pth",
+                "pytorch-fid's Inception-v3 (TensorFlow FID graph 2015-12-05, 1008 classes)",
+                "the pytorch-fid release 'fid_weights' (mseitzer/pytorch-fid)",
+                ModuleEntry("fid_inception", build_fid_inception, ignored_prefixes=batch_counter_keys(build_fid_inception)),
+            ),
+            OfficialFile(
+                "metric_arcface",
+                f"{METRICS_FOLDER}/model_ir_se50.pth",
+                "ArcFace IR-SE50 identity network of pSp/e4e (raw state dict)",
+                RELEASE + " (model_ir_se50.pth; also pSp's pretrained models)",
+                ModuleEntry("arcface", build_arcface, ignored_prefixes=batch_counter_keys(build_arcface)),
             ),
         )
     }

@@ -51,4 +51,12 @@ SOURCES: dict[str, Source] = {
     "sadtalker_512": Source((SADTALKER + "v0.0.2-rc/SadTalker_V0.0.2_512.safetensors",)),
     "sadtalker_audio2exp": Source((SADTALKER + "v0.0.1/auido2exp_00300-model.pth", SADTALKER + "v0.0.2-rc/auido2exp_00300-model.pth")),
     "sadtalker_audio2pose": Source((SADTALKER + "v0.0.1/auido2pose_00140-model.pth", SADTALKER + "v0.0.2-rc/auido2pose_00140-model.pth")),
+    "metric_alexnet": Source(("https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",)),
+    "metric_lpips_alex": Source(
+        ("https://raw.githubusercontent.com/richzhang/PerceptualSimilarity/master/lpips/weights/v0.1/alex.pth",),
+        size=6009,
+        sha256="df73285e35b22355a2df87cdb6b70b343713b667eddbda73e1977e0c860835c0",
+    ),
+    "metric_fid_inception": Source(("https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/pt_inception-2015-12-05-6726825d.pth",)),
+    "metric_arcface": Source((STYLEHEAT + "model_ir_se50.pth",)),
 }
