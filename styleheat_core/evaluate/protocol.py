@@ -20,11 +20,14 @@ import torch
 from tqdm import tqdm
 
 from ..io.layouts import official_file
-from ..io.loaders import load_deep3d, load_inversion_networks, load_motion_networks, load_standard_landmarks, load_stylegan
+from ..io.loaders import load_deep3d, load_encoder_networks, load_motion_networks, load_standard_landmarks, load_stylegan
+from ..models.stylegan2 import Generator
 from ..pipeline.decode import OUTPUT_SIZES, WarpedFeatures, decode_chunks
-from ..pipeline.inversion import InversionNetworks, invert
+from ..pipeline.forward import MotionNetworks
+from ..pipeline.handles import LocalModel
+from ..pipeline.image_format import image_to_network, image_to_uint8, uint8_to_image
+from ..pipeline.inversion import EncoderNetworks, invert
 from ..pipeline.motion import CoefficientMotion
-from ..pipeline.reenactment import MotionNetworks
 from ..pipeline.source import SourceLatent
 from ..preprocess.ffhq_align import align_portrait
 from ..preprocess.images import read_image, to_rgb_uint8
@@ -46,8 +49,8 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm")
 class StyleHEATModels:
     """The official networks of video reenactment."""
 
-    generator: torch.nn.Module
-    inversion: InversionNetworks
+    generator: Generator
+    encoders: EncoderNetworks
     motion: MotionNetworks
     deep3d: torch.nn.Module
     lm3d_5: np.ndarray
@@ -62,7 +65,7 @@ def load_styleheat_models(model_dir: Path, device: torch.device | str = "cpu") -
     generator = load_stylegan(path("stylegan"), device)
     return StyleHEATModels(
         generator,
-        load_inversion_networks(path("e4e"), path("hfgi"), generator, device),
+        load_encoder_networks(path("e4e"), path("hfgi"), device),
         load_motion_networks(path("styleheat"), device),
         load_deep3d(path("deep3d"), device),
         load_standard_landmarks(path("bfm_landmarks")),
@@ -81,13 +84,13 @@ def render_clip(models: StyleHEATModels, portrait: np.ndarray, driving: np.ndarr
     """The video-reenactment graph in core calls: Face Align, Invert, 3DMM Extract (official fixed crop),
     Video Flow, Warp Features, Calibrate, StyleGAN Decode at `size`."""
     aligned = align_portrait(portrait)
-    param = next(models.generator.parameters())
-    source = (torch.from_numpy(aligned.image).float() / 255.0 * 2.0 - 1.0).permute(2, 0, 1)[None].to(param.device, param.dtype)
-    latent = SourceLatent(invert(models.inversion, source), models.inversion)
+    generator, motion_networks = LocalModel(models.generator), LocalModel(models.motion)
+    inversion = invert(models.generator, models.encoders, image_to_network(uint8_to_image(aligned.image[None])))
+    latent = SourceLatent(inversion, generator, LocalModel(models.encoders))
     motion = extract_video_motion(driving, models.deep3d, models.lm3d_5, cache_dir=cache_dir)
-    features = WarpedFeatures(latent, CoefficientMotion(models.motion, motion.semantics)).calibrated(models.motion.calibrator)
+    features = WarpedFeatures(latent, CoefficientMotion(motion_networks, motion.semantics), motion_networks)
     chunks = decode_chunks(models.generator, features, size, chunk_size)
-    return RenderedClip(aligned.image, (np.stack([to_rgb_uint8(f, "generated frame") for f in chunk.numpy()]) for chunk in chunks))
+    return RenderedClip(aligned.image, (image_to_uint8(chunk) for chunk in chunks))
 
 
 @dataclass(frozen=True)
