@@ -14,9 +14,9 @@ working, as in ComfyUI itself (whoever can create a link there can as well put a
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Callable, Iterable
 
 import torch
 
@@ -28,9 +28,9 @@ CHECKPOINT_EXTENSIONS = {".pth", ".pt", ".safetensors", ".npz", ".mat", ".tar"}
 PRECISIONS = ["auto", "fp32", "fp16", "bf16"]
 
 try:
-    import folder_paths
-    import comfy.model_management as model_management
     import comfy.utils as comfy_utils
+    import folder_paths
+    from comfy import model_management
 except ImportError:
     folder_paths = model_management = comfy_utils = None
 
@@ -179,7 +179,7 @@ class ManagedModel:
     patcher: object | None = None
 
     @classmethod
-    def wrap(cls, module: torch.nn.Module) -> "ManagedModel":
+    def wrap(cls, module: torch.nn.Module) -> ManagedModel:
         if model_management is None:
             return cls(module)
         from comfy.model_patcher import ModelPatcher

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch import nn
 from scipy.signal import savgol_filter
+from torch import nn
 
 from ..models.sadtalker_audio2exp import EXPRESSION_DIM, SimpleWrapperV2
 from ..models.sadtalker_audio2pose import LATENT_SIZE, NUM_POSE_STYLES, POSE_DIM, SEQ_LEN, Audio2Pose
