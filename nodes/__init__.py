@@ -3,13 +3,14 @@
 Node ids and the order of their widgets are public API (saved workflows refer to them): only append.
 """
 
-from . import audio, comfy, edit, faces, invert, loaders, motion, render
-from .metrics import NODES as METRICS_NODES
+from . import audio, comfy, edit, faces, invert, loaders, metrics, motion, render
+from .validation import guard_numbers
 
 comfy.register_model_folder()
 
-_NODES = {**loaders.NODES, **faces.NODES, **invert.NODES, **motion.NODES, **render.NODES, **edit.NODES, **audio.NODES}
-_NODES.update(METRICS_NODES)
+_NODES = {**loaders.NODES, **faces.NODES, **invert.NODES, **motion.NODES, **render.NODES, **edit.NODES, **audio.NODES, **metrics.NODES}
+for _cls, _name in _NODES.values():
+    guard_numbers(_cls, _name)
 
 NODE_CLASS_MAPPINGS: dict[str, type] = {node_id: cls for node_id, (cls, _) in _NODES.items()}
 NODE_DISPLAY_NAME_MAPPINGS: dict[str, str] = {node_id: name for node_id, (_, name) in _NODES.items()}

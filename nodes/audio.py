@@ -44,9 +44,9 @@ class LoadAudioModels:
 
 
 def _input_files() -> list[str]:
-    if comfy.folder_paths is None:
+    folder = comfy.input_folder()
+    if not folder.is_dir():
         return []
-    folder = comfy.folder_paths.get_input_directory()
     return sorted(f for f in os.listdir(folder) if os.path.splitext(f)[1].lower() in AUDIO_EXTENSIONS)
 
 
@@ -73,7 +73,7 @@ class LoadAudio:
     DESCRIPTION = __doc__
 
     def load(self, file: str):
-        return (read_audio(comfy.folder_paths.get_annotated_filepath(file)),)
+        return (read_audio(str(comfy.input_file(file))),)
 
 
 class AudioFlow:
@@ -99,6 +99,7 @@ class AudioFlow:
                     {"tooltip": "joint mode: adds this driving video's head motion (relative to its first frame, SadTalker's ref_pose); with 'still' on, the head follows the video alone while the audio moves lips and expression"},
                 ),
             },
+            "hidden": {"node_id": "UNIQUE_ID"},
         }
 
     RETURN_TYPES = (FLOW, COEFFS)
@@ -107,11 +108,11 @@ class AudioFlow:
     CATEGORY = MOTION_CATEGORY
     DESCRIPTION = __doc__
 
-    def run(self, motion_models, audio_models, source: CoefficientTrack, audio, fps, pose_style, still, blink, seed, pose_from=None):
+    def run(self, motion_models, audio_models, source: CoefficientTrack, audio, fps, pose_style, still, blink, seed, pose_from=None, node_id=None):
         (nets,) = comfy.ready(audio_models)
         reference_pose = None if pose_from is None else pose_from.vectors[:, :COEFF_DIM]
         options = PoseOptions(style=pose_style, still=still, reference_pose=reference_pose, blink=blink, seed=seed)
-        vectors = audio_drive(nets, audio, source.vectors[0], fps, options).semantics
+        vectors = audio_drive(nets, audio, source.vectors[0], fps, options, progress=comfy.progress(1, node_id)).semantics
         return (CoefficientMotion(motion_models, vectors), CoefficientTrack(vectors, source.vectors[0]))
 
 

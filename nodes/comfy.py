@@ -1,16 +1,22 @@
-"""The few ComfyUI services the nodes use (model folder, device, progress, cancel), with plain fallbacks.
+"""The few ComfyUI services the nodes use (model and input folders, device, progress, cancel), with plain fallbacks.
 
 Inside ComfyUI these come from folder_paths / comfy.model_management / comfy.utils; outside it
-(unit tests, scripts) the model folder is $STYLEHEAT_MODELS_DIR or ./models/styleheat, the device is
-the CPU, progress is silent and nothing cancels.
+(unit tests, scripts) the model folder is $STYLEHEAT_MODELS_DIR or ./models/styleheat, the input
+folder $STYLEHEAT_INPUT_DIR or ./input, the device is the CPU, progress is silent and nothing cancels.
+
+Containment: a file name that a workflow sets is a path relative to one of those folders. Absolute
+paths, drives and '..' components are refused before the disk is touched, with one message whatever
+the name points at, so a workflow cannot read, or learn about, files elsewhere. The path is judged as
+written, not by where a link leads: links that the owner of the machine placed inside a folder keep
+working, as in ComfyUI itself (whoever can create a link there can as well put any file there).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable, Iterable
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import torch
 
@@ -22,9 +28,9 @@ CHECKPOINT_EXTENSIONS = {".pth", ".pt", ".safetensors", ".npz", ".mat", ".tar"}
 PRECISIONS = ["auto", "fp32", "fp16", "bf16"]
 
 try:
-    import folder_paths
-    import comfy.model_management as model_management
     import comfy.utils as comfy_utils
+    import folder_paths
+    from comfy import model_management
 except ImportError:
     folder_paths = model_management = comfy_utils = None
 
@@ -70,10 +76,25 @@ def choices(key: str) -> list[str]:
     return [spec.filename] + [name for name in matching if name != spec.filename]
 
 
+def contained_name(name: str, folder_kind: str) -> PurePosixPath:
+    """`name` as a path relative to a folder; ValueError for an absolute path, a drive or a '..' component.
+
+    The check is on the text alone, so the message is the same whether or not such a file exists.
+    """
+    parts = PureWindowsPath(name).parts  # splits on '/' and '\\', and sees drives and roots of both systems
+    if not name.strip() or "\0" in name or PurePosixPath(name).is_absolute() or PureWindowsPath(name).anchor or ".." in parts:
+        raise ValueError(
+            f"'{name}' is not a file name inside the {folder_kind}: give the name relative to that folder "
+            "(as its menu lists it), without an absolute path or '..'; put the file into the folder first"
+        )
+    return PurePosixPath(*parts)
+
+
 def find(name: str) -> Path | None:
-    """The first model folder's file of that relative name, if any."""
+    """The first model folder's file of that relative name, if any; refuses names that leave the folders."""
+    relative = contained_name(name, f"StyleHEAT model folders ({', '.join(map(str, model_folders()))})")
     for folder in model_folders():
-        candidate = folder / name
+        candidate = folder / relative
         if candidate.is_file():
             return candidate
     return None
@@ -91,6 +112,22 @@ def resolve(name: str, key: str) -> Path:
         f"ComfyUI/{MODEL_FOLDER}/ (searched: {searched}); it comes from {spec.source}. "
         f"`python -m styleheat_core.download` fetches every missing file."
     )
+
+
+def input_folder() -> Path:
+    """ComfyUI's input folder (uploads), else $STYLEHEAT_INPUT_DIR or ./input."""
+    if folder_paths is not None:
+        return Path(folder_paths.get_input_directory())
+    return Path(os.environ.get("STYLEHEAT_INPUT_DIR", "input"))
+
+
+def input_file(name: str) -> Path:
+    """The input folder's file of that relative name; refuses names that leave the folder, says when it is missing."""
+    folder = input_folder()
+    path = folder / contained_name(name, f"input folder ({folder})")
+    if not path.is_file():
+        raise FileNotFoundError(f"'{name}' is not in the input folder {folder}: upload it there, or pick a file from the list")
+    return path
 
 
 def device() -> torch.device:
@@ -142,7 +179,7 @@ class ManagedModel:
     patcher: object | None = None
 
     @classmethod
-    def wrap(cls, module: torch.nn.Module) -> "ManagedModel":
+    def wrap(cls, module: torch.nn.Module) -> ManagedModel:
         if model_management is None:
             return cls(module)
         from comfy.model_patcher import ModelPatcher

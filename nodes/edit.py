@@ -3,6 +3,8 @@ and StyleHEAT Direction From Portraits: a direction measured between two inverte
 
 from __future__ import annotations
 
+import torch
+
 from ..styleheat_core.editing.directions import OWN_DIRECTION, StyleDirections, check_edit, direction_between, edit_latent
 from ..styleheat_core.editing.schedule import RAMP_TOGGLE, SCHEDULE_CHOICES, schedule_from_choice
 from ..styleheat_core.io.loaders import load_direction_file
@@ -23,6 +25,7 @@ EDITS = {
     DIRECTION_INPUT: OWN_DIRECTION,
 }
 LAYER_MODES = ["W+ (per layer)", "W (layer mean)"]
+STRENGTH_RANGE = (-50.0, 50.0)  # the strength widget's limits; keyframe strengths must keep to them too
 
 
 def _directions(edit: str, direction_file: str, direction: LatentDirection | None, directions: StyleDirections | None) -> StyleDirections:
@@ -39,7 +42,10 @@ def _directions(edit: str, direction_file: str, direction: LatentDirection | Non
         path = comfy.find(direction_file)
         if path is None:
             raise FileNotFoundError(f"direction file '{direction_file}' not found in {', '.join(map(str, comfy.model_folders()))}")
-        return StyleDirections({OWN_DIRECTION: load_direction_file(path)})
+        vector = load_direction_file(path)
+        if not torch.isfinite(vector).all():
+            raise ValueError(f"direction file '{direction_file}' holds NaN or infinite values; save a direction of finite numbers")
+        return StyleDirections({OWN_DIRECTION: vector})
     return directions if directions is not None else default_style_directions(EDITS[edit])
 
 
@@ -57,14 +63,14 @@ class StyleDirection:
             "required": {
                 "latent": (LATENT,),
                 "edit": (list(EDITS), {"default": next(iter(EDITS))}),
-                "strength": ("FLOAT", {"default": 5.0, "min": -50.0, "max": 50.0, "step": 0.5, "tooltip": "official: age -5 young / +5 old, beard -20, lip +20"}),
+                "strength": ("FLOAT", {"default": 5.0, "min": STRENGTH_RANGE[0], "max": STRENGTH_RANGE[1], "step": 0.5, "tooltip": "official: age -5 young / +5 old, beard -20, lip +20"}),
                 "ramp": ("BOOLEAN", {"default": False, "tooltip": f"with schedule '{RAMP_TOGGLE}': grow the edit from 0 at the first frame to `strength` at the last"}),
                 "direction_file": ("STRING", {"default": "", "tooltip": "custom edit: file name under models/styleheat (.pt/.npy/.safetensors)"}),
             },
             "optional": {
                 "direction": (DIRECTION, {"tooltip": f"a direction from StyleHEAT Direction From Portraits (set edit to '{DIRECTION_INPUT}')"}),
                 "schedule": (list(SCHEDULE_CHOICES), {"default": RAMP_TOGGLE, "tooltip": "strength over the frames: constant, linear / ease_in_out ramp from 0, official (the demo's batch-of-10 ramp), keyframes"}),
-                "keyframes": ("STRING", {"default": "0:0, 24:5", "tooltip": "schedule 'keyframes': frame:strength pairs, linear in between, held outside"}),
+                "keyframes": ("STRING", {"default": "0:0, 24:5", "tooltip": "schedule 'keyframes': frame:strength pairs (strengths within the strength widget's range), linear in between, held outside"}),
                 "directions": (STYLE_DIRECTIONS, {"tooltip": "the official edit files from StyleHEAT Load Style Directions; unconnected, the official file names are used"}),
             },
         }
@@ -80,8 +86,9 @@ class StyleDirection:
     ):
         if edit not in EDITS:
             raise ValueError(f"unknown edit '{edit}'; choose one of {list(EDITS)}")
+        strengths = schedule_from_choice(schedule, ramp, keyframes, STRENGTH_RANGE)
         apply = _edit_function(EDITS[edit], _directions(edit, direction_file, direction, directions))
-        return (latent.with_edit(ScheduledEdit(edit, apply, strength, schedule_from_choice(schedule, ramp, keyframes))),)
+        return (latent.with_edit(ScheduledEdit(edit, apply, strength, strengths)),)
 
 
 class DirectionFromPortraits:

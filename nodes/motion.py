@@ -22,6 +22,7 @@ from .types import CATEGORY, COEFFS, DEEP3D, EXPRESSION_VECTORS, FLOW, MOTION_MO
 MOTION_CATEGORY = f"{CATEGORY}/motion"
 INTUITIVE_SWEEP = "official intuitive sweep"
 MOTION_PRESETS = ["none", INTUITIVE_SWEEP]
+KEYFRAME_WEIGHTS = (-2.0, 2.0)  # weight of the whole 3DMM edit at a keyframe: 1 = full, negative = reversed
 
 
 def cache_dir() -> Path:
@@ -57,6 +58,8 @@ class Extract3DMM:
     DESCRIPTION = __doc__
 
     def run(self, deep3d: Deep3DModels, frames, crop_mode, expression_only, relative, smoothing, face_index, on_missing, source_portrait=None):
+        if source_portrait is not None and source_portrait.shape[0] == 0:
+            raise ValueError("'source_portrait' is an empty image batch: connect the portrait being animated (one image), or disconnect it")
         if (expression_only or relative) and source_portrait is None:
             raise ValueError("expression_only and relative need the source portrait: connect it to 'source_portrait', or switch both off")
         (net,) = comfy.ready(deep3d.network)
@@ -103,7 +106,7 @@ class Edit3DMM:
                 "blink": ("FLOAT", {**helper, "tooltip": "adds the official expression_eyes - expression_center offset (needs intuitive_edit/expression.pth)"}),
                 "mouth_open": ("FLOAT", {**helper, "tooltip": "adds the official expression_mouth - expression_center offset (needs intuitive_edit/expression.pth)"}),
                 "schedule": (list(SCHEDULE_CHOICES), {"default": RAMP_TOGGLE, "tooltip": "weight of the edit over the frames (0 = none, 1 = full)"}),
-                "keyframes": ("STRING", {"default": "0:0, 24:1", "tooltip": "schedule 'keyframes': frame:weight pairs, linear in between, held outside"}),
+                "keyframes": ("STRING", {"default": "0:0, 24:1", "tooltip": "schedule 'keyframes': frame:weight pairs (-2..2; 1 = the full edit), linear in between, held outside"}),
                 "preset": (MOTION_PRESETS, {"default": MOTION_PRESETS[0], "tooltip": f"'{INTUITIVE_SWEEP}': the official {sweep_length()}-frame rotation + expression sweep of the first frame (needs intuitive_edit/expression.pth); the edits above apply on top"}),
                 "expression_presets": (EXPRESSION_VECTORS, {"tooltip": "the official expression vectors from StyleHEAT Load Expression Presets; unconnected, intuitive_edit/expression.pth is used"}),
             },
@@ -131,7 +134,7 @@ class Edit3DMM:
             pitch, yaw, roll,
             expression=presets[expression] if expression != "keep" else None,
             expression_strength=expression_strength,
-            schedule=schedule_from_choice(schedule, ramp, keyframes),
+            schedule=schedule_from_choice(schedule, ramp, keyframes, KEYFRAME_WEIGHTS),
             translation=(translation_x, translation_y, translation_z),
             expression_offset=helper_offset(presets, helpers) if helpers else None,
         )

@@ -12,10 +12,13 @@ from typing import Any
 
 import torch
 
-from .frames import REFERENCE_FPS, STYLEHEAT_WINDOW, MelFrames, mel_frames
+from ..progress import ProgressCallback, stage_callbacks
+from .frames import REFERENCE_FPS, STYLEHEAT_WINDOW, MelFrames, frame_count, mel_frames
 from .mel import MelVariant
 from .sadtalker import PoseOptions, SadTalkerAudioNetworks, audio_coefficients, with_source_crop
 from .waveform import Speech, speech_16k
+
+MEL_SHARE = 16  # the spectrogram takes about 1/16 of the networks' time: its share of the progress bar
 
 
 @dataclass(frozen=True)
@@ -39,11 +42,17 @@ def audio_drive(
     fps: float = REFERENCE_FPS,
     options: PoseOptions = PoseOptions(),
     variant: MelVariant = "legacy",
+    progress: ProgressCallback | None = None,
 ) -> AudioDrive:
-    """AUDIO dict + the source's 73-d vector -> SadTalker 70-d coefficients + the source crop, one per video frame."""
+    """AUDIO dict + the source's 73-d vector -> SadTalker 70-d coefficients + the source crop, one per video frame.
+
+    `progress(done, total)` follows the spectrogram and the networks' loops; it may raise to cancel.
+    """
     speech = speech_16k(audio)
-    mel = mel_frames(speech, fps, variant)
-    coeffs = audio_coefficients(nets, mel, torch.as_tensor(source_semantics).reshape(-1), options)
+    frames = frame_count(len(speech.samples), fps)
+    mel_progress, network_progress = stage_callbacks(progress, [frames // MEL_SHARE + 1, frames])
+    mel = mel_frames(speech, fps, variant, progress=mel_progress)
+    coeffs = audio_coefficients(nets, mel, torch.as_tensor(source_semantics).reshape(-1), options, progress=network_progress)
     return AudioDrive(with_source_crop(coeffs, source_semantics), mel, speech)
 
 

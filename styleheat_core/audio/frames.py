@@ -21,6 +21,7 @@ from typing import Literal
 import numpy as np
 import torch
 
+from ..progress import ProgressCallback
 from .mel import HOP, MelVariant, melspectrogram
 from .waveform import SAMPLE_RATE, Speech
 
@@ -102,14 +103,16 @@ def fit_to_frames(samples: np.ndarray, num_frames: int, fps: float = REFERENCE_F
     return np.concatenate([samples, np.zeros(length - len(samples), dtype=samples.dtype)])
 
 
-def mel_frames(speech: Speech, fps: float = REFERENCE_FPS, variant: MelVariant = "legacy", rounding: Rounding = "ceil") -> MelFrames:
+def mel_frames(
+    speech: Speech, fps: float = REFERENCE_FPS, variant: MelVariant = "legacy", rounding: Rounding = "ceil", progress: ProgressCallback | None = None
+) -> MelFrames:
     """Frame a clip at `fps`: ceil(duration * fps) frames by default (the video then covers all the audio).
 
-    `rounding="floor"` reproduces SadTalker, which drops the last partial frame.
+    `rounding="floor"` reproduces SadTalker, which drops the last partial frame. `progress` follows the spectrogram.
     """
     num_frames = frame_count(len(speech.samples), fps, rounding)
     if num_frames == 0:
         raise ValueError(
             f"audio of {speech.duration * 1000:.1f} ms is shorter than one video frame at {float(fps):g} fps; use a longer clip or rounding='ceil'"
         )
-    return MelFrames(melspectrogram(fit_to_frames(speech.samples, num_frames, fps), variant), num_frames, float(fps))
+    return MelFrames(melspectrogram(fit_to_frames(speech.samples, num_frames, fps), variant, progress), num_frames, float(fps))

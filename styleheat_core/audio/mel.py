@@ -20,6 +20,8 @@ from typing import Literal
 import librosa
 import numpy as np
 
+from ..progress import ProgressCallback, report
+
 MelVariant = Literal["legacy", "modern"]
 VARIANTS = ("legacy", "modern")
 N_FFT = 800
@@ -72,8 +74,8 @@ def mel_column_count(num_samples: int) -> int:
     return 1 + num_samples // HOP
 
 
-def melspectrogram(samples: np.ndarray, variant: MelVariant = "legacy") -> np.ndarray:
-    """16 kHz mono samples -> normalised mel spectrogram, float32 (80, 1 + len // 200)."""
+def melspectrogram(samples: np.ndarray, variant: MelVariant = "legacy", progress: ProgressCallback | None = None) -> np.ndarray:
+    """16 kHz mono samples -> normalised mel spectrogram, float32 (80, 1 + len // 200); `progress(columns done, columns)` after each block."""
     if variant not in VARIANTS:
         raise ValueError(f"mel variant must be one of {VARIANTS}; got {variant!r}")
     samples = np.asarray(samples)
@@ -91,4 +93,5 @@ def melspectrogram(samples: np.ndarray, variant: MelVariant = "legacy") -> np.nd
         if variant == "legacy":
             spectrum = spectrum.astype(np.complex64)
         out[:, first:last] = _normalise(basis @ np.abs(spectrum).T)
+        report(progress, last, columns)
     return out

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch import nn
 from scipy.signal import savgol_filter
+from torch import nn
 
 from ..models.sadtalker_audio2exp import EXPRESSION_DIM, SimpleWrapperV2
 from ..models.sadtalker_audio2pose import LATENT_SIZE, NUM_POSE_STYLES, POSE_DIM, SEQ_LEN, Audio2Pose
 from ..preprocess.semantics import SEMANTIC_DIM
+from ..progress import ProgressCallback, report, stage_callbacks
 from .frames import SADTALKER_WINDOW, MelFrames
 
 COEFF_DIM = EXPRESSION_DIM + POSE_DIM
@@ -79,8 +80,11 @@ def pose_chunks(num_frames: int) -> int:
 
 
 @torch.no_grad()
-def predict_expression(net: SimpleWrapperV2, mel: MelFrames, ref_expression: torch.Tensor, ratio: torch.Tensor) -> torch.Tensor:
-    """(T, 64) expression: every frame from its 80x16 window, the reference expression (64,) and its blink ratio (T, 1)."""
+def predict_expression(
+    net: SimpleWrapperV2, mel: MelFrames, ref_expression: torch.Tensor, ratio: torch.Tensor, progress: ProgressCallback | None = None
+) -> torch.Tensor:
+    """(T, 64) expression: every frame from its 80x16 window, the reference expression (64,) and its blink ratio (T, 1);
+    `progress(frames done, T)` after each chunk."""
     param = next(net.parameters())
     out = []
     for start in range(0, mel.num_frames, EXPRESSION_CHUNK):
@@ -88,12 +92,16 @@ def predict_expression(net: SimpleWrapperV2, mel: MelFrames, ref_expression: tor
         windows = mel.windows(SADTALKER_WINDOW, start, stop).to(param)[None, :, None]
         ref = ref_expression.to(param).reshape(1, 1, EXPRESSION_DIM).expand(1, stop - start, EXPRESSION_DIM)
         out.append(net(windows, ref, ratio[start:stop].to(param)[None])[0])
+        report(progress, stop, mel.num_frames)
     return torch.cat(out)
 
 
 @torch.no_grad()
-def predict_pose(net: Audio2Pose, mel: MelFrames, ref_pose: torch.Tensor, style: int, noise: torch.Tensor) -> torch.Tensor:
-    """(T, 6) raw pose: reference pose (6,) plus decoded offsets; frame 0 is the reference. `noise` is (pose_chunks(T), 64)."""
+def predict_pose(
+    net: Audio2Pose, mel: MelFrames, ref_pose: torch.Tensor, style: int, noise: torch.Tensor, progress: ProgressCallback | None = None
+) -> torch.Tensor:
+    """(T, 6) raw pose: reference pose (6,) plus decoded offsets; frame 0 is the reference. `noise` is (pose_chunks(T), 64);
+    `progress(chunks done, chunks)` after each 32-frame chunk."""
     if not 0 <= style < NUM_POSE_STYLES:
         raise ValueError(f"pose style must be in 0..{NUM_POSE_STYLES - 1}; got {style}")
     chunks = pose_chunks(mel.num_frames)
@@ -114,6 +122,7 @@ def predict_pose(net: Audio2Pose, mel: MelFrames, ref_pose: torch.Tensor, style:
             windows = torch.cat([windows[:1].expand(SEQ_LEN - windows.shape[0], -1, -1), windows])
         decoded = net.decode_chunk(windows[None, :, None], noise[k : k + 1].to(param), style_id, ref)[0]
         offsets.append(decoded[-rest:] if remainder else decoded)
+        report(progress, k + 1, chunks)
     return ref + torch.cat(offsets)
 
 
@@ -146,11 +155,13 @@ def audio_coefficients(
     options: PoseOptions = PoseOptions(),
     noise: torch.Tensor | None = None,
     ratio: torch.Tensor | None = None,
+    progress: ProgressCallback | None = None,
 ) -> torch.Tensor:
     """(T, 70) float32 coefficients for every video frame of `mel`, driven by the audio.
 
     reference: the source's 70 (or 73) coefficients (expression | angles | translation [| crop]).
     noise (pose_chunks(T), 64) and ratio (T, 1) default to draws from `options.seed`.
+    `progress` follows the expression and the pose loops on one scale (it may raise to cancel).
     """
     reference = torch.as_tensor(reference, dtype=torch.float32).reshape(-1)
     if reference.numel() not in (COEFF_DIM, SEMANTIC_DIM):
@@ -158,13 +169,14 @@ def audio_coefficients(
     ref_pose = reference[EXPRESSION_DIM:COEFF_DIM]
     if ratio is None:
         ratio = random_blinks(mel.num_frames, options.seed) if options.blink else torch.zeros(mel.num_frames, 1)
-    expression = predict_expression(nets.audio2exp, mel, reference[:EXPRESSION_DIM], ratio.reshape(-1, 1))
+    expression_progress, pose_progress = stage_callbacks(progress, [mel.num_frames, 0 if options.still else mel.num_frames])
+    expression = predict_expression(nets.audio2exp, mel, reference[:EXPRESSION_DIM], ratio.reshape(-1, 1), expression_progress)
     if options.still:
         pose = ref_pose.to(expression).expand(mel.num_frames, POSE_DIM)
     else:
         if noise is None:
             noise = torch.randn(pose_chunks(mel.num_frames), LATENT_SIZE, generator=torch.Generator().manual_seed(options.seed))
-        pose = smooth_pose(predict_pose(nets.audio2pose, mel, ref_pose, options.style, noise.reshape(-1, LATENT_SIZE)))
+        pose = smooth_pose(predict_pose(nets.audio2pose, mel, ref_pose, options.style, noise.reshape(-1, LATENT_SIZE), pose_progress))
     coeffs = torch.cat([expression, pose.to(expression)], dim=1).float()
     return coeffs if options.reference_pose is None else add_reference_motion(coeffs, options.reference_pose)
 

@@ -9,6 +9,7 @@ last batch stays below the full factor.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from itertools import pairwise
 
@@ -49,8 +50,11 @@ class StrengthSchedule:
         return full * t
 
 
-def parse_keyframes(text: str) -> tuple[tuple[int, float], ...]:
-    """'0:0, 24:5' -> ((0, 0.0), (24, 5.0)); pairs may be separated by commas, semicolons or new lines."""
+def parse_keyframes(text: str, value_range: tuple[float, float] | None = None) -> tuple[tuple[int, float], ...]:
+    """'0:0, 24:5' -> ((0, 0.0), (24, 5.0)); pairs may be separated by commas, semicolons or new lines.
+
+    Every value must be finite and, given `value_range` (the limits of the widget it stands for), inside it.
+    """
     pairs = []
     for item in text.replace(";", ",").replace("\n", ",").split(","):
         if not item.strip():
@@ -59,10 +63,20 @@ def parse_keyframes(text: str) -> tuple[tuple[int, float], ...]:
         try:
             if not sep:
                 raise ValueError
-            pairs.append((int(frame), float(value)))
+            pair = (int(frame), float(value))
         except ValueError:
             raise ValueError(f"keyframe '{item.strip()}' is not 'frame:value' (e.g. '0:0, 24:5')") from None
+        _check_keyframe_value(item.strip(), pair[1], value_range)
+        pairs.append(pair)
     return tuple(sorted(pairs))
+
+
+def _check_keyframe_value(item: str, value: float, value_range: tuple[float, float] | None) -> None:
+    allowed = "" if value_range is None else f"; keyframe values must lie between {value_range[0]:g} and {value_range[1]:g}"
+    if not math.isfinite(value):
+        raise ValueError(f"keyframes: '{item}' has a value that is not a finite number{allowed}")
+    if value_range is not None and not value_range[0] <= value <= value_range[1]:
+        raise ValueError(f"keyframes: '{item}' is out of range{allowed}")
 
 
 def _interpolate(keyframes: tuple[tuple[int, float], ...], frame: int) -> float:
@@ -79,10 +93,11 @@ RAMP_TOGGLE = "by ramp toggle"
 SCHEDULE_CHOICES = (RAMP_TOGGLE, *SCHEDULES)
 
 
-def schedule_from_choice(choice: str, ramp: bool, keyframes: str = "") -> StrengthSchedule:
-    """A node's schedule widget: RAMP_TOGGLE keeps the older `ramp` switch (linear if on, else constant)."""
+def schedule_from_choice(choice: str, ramp: bool, keyframes: str = "", value_range: tuple[float, float] | None = None) -> StrengthSchedule:
+    """A node's schedule widget: RAMP_TOGGLE keeps the older `ramp` switch (linear if on, else constant);
+    keyframe values must lie in `value_range`, the limits of the widget they replace."""
     if choice == RAMP_TOGGLE:
         return StrengthSchedule("linear" if ramp else "constant")
     if choice not in SCHEDULES:
         raise ValueError(f"unknown schedule '{choice}'; choose one of {list(SCHEDULE_CHOICES)}")
-    return StrengthSchedule(choice, parse_keyframes(keyframes) if choice == "keyframes" else ())
+    return StrengthSchedule(choice, parse_keyframes(keyframes, value_range) if choice == "keyframes" else ())
