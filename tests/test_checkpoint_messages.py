@@ -145,3 +145,15 @@ def test_object_array_npz_is_refused_as_unsafe(tmp_path):
     np.savez(path, X_mean=np.array([{"a": 1}], dtype=object), X_comp=np.zeros((512, 512)), X_stdev=np.ones(512))
     with pytest.raises(CheckpointError, match=UNSAFE):
         loaders.load_wplus_pca(path)
+
+
+def test_weights_with_nan_are_refused_naming_the_keys(tmp_path):
+    from styleheat_core.io.loaders import load_motion_networks
+
+    path = write_fake(OFFICIAL_FILES["styleheat"], tmp_path)
+    container = torch.load(path, weights_only=True)
+    container["net_G_ema"]["calibrator.final_conv.0.weight"][0, 0, 0, 0] = float("nan")
+    torch.save(container, path)
+    with pytest.raises(CheckpointError, match=r"NaN or infinite values in calibrator\.final_conv\.0\.weight") as error:
+        load_motion_networks(path)
+    assert str(path) in str(error.value) and "StyleHEAT_visual.pt" in str(error.value)

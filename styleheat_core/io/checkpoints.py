@@ -222,8 +222,21 @@ def validated_parts(path: str | Path, spec: OfficialFile) -> dict[str, Any]:
     return container_parts(read_container(path, spec), Path(path), spec)
 
 
+def _check_finite(parts: dict[str, Any], path: Path, spec: OfficialFile) -> None:
+    """Refuse weights holding NaN or infinity: they would render black or saturated frames without any error."""
+    bad = []
+    for name, part in parts.items():
+        tensors = part.items() if isinstance(part, Mapping) else [("", part)]
+        bad += [f"{name}.{key}".rstrip(".") for key, t in tensors if t.is_floating_point() and not torch.isfinite(t).all()]
+    if bad:
+        raise CheckpointError(
+            f"{path} holds NaN or infinite values in {_listing(bad)}: the file is damaged or was saved from a diverged training run. "
+            f"{_where(spec).capitalize()}."
+        )
+
+
 def container_parts(container: Any, path: Path, spec: OfficialFile) -> dict[str, Any]:
-    """Check an already loaded container against the layout of `spec` (`path` names it in errors)."""
+    """Check an already loaded container against the layout of `spec` (`path` names it in errors), values finite."""
     parts: dict[str, Any] = {}
     for entry, value, where, siblings in _entries(spec.layout, container, path, spec):
         if isinstance(entry, ModuleEntry):
@@ -235,6 +248,7 @@ def container_parts(container: Any, path: Path, spec: OfficialFile) -> dict[str,
                     f"Is this the official {spec.filename}? {_where(spec).capitalize()}."
                 )
             parts[entry.name] = value
+    _check_finite(parts, path, spec)
     return parts
 
 
@@ -275,7 +289,9 @@ def validated_prefixed_parts(path: str | Path, spec: OfficialFile) -> dict[str, 
             flat = {k: handle.get_tensor(k) for k in handle.keys() if k.startswith(tuple(e.prefix for e in entries))}
     except Exception as error:
         raise unreadable(path, spec.filename, _download_again(spec), error, "a safetensors file") from error
-    return {entry.name: _module_state(entry, flat, (), path, spec, "") for entry in entries}
+    parts = {entry.name: _module_state(entry, flat, (), path, spec, "") for entry in entries}
+    _check_finite(parts, path, spec)
+    return parts
 
 
 def verify_file(path: str | Path, spec: OfficialFile) -> None:
