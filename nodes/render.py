@@ -74,7 +74,7 @@ class StyleGANDecode:
 
 
 NODES = {
-    "StyleHEAT_WarpFeatures": (WarpFeatures, "StyleHEAT Warp Features"),
-    "StyleHEAT_Calibrate": (Calibrate, "StyleHEAT Calibrate"),
-    "StyleHEAT_StyleGANDecode": (StyleGANDecode, "StyleHEAT StyleGAN Decode"),
+    "StyleHEAT_WarpFeatures": (WarpFeatures, "Warp Features"),
+    "StyleHEAT_Calibrate": (Calibrate, "Calibrate"),
+    "StyleHEAT_StyleGANDecode": (StyleGANDecode, "StyleGAN Decode"),
 }

@@ -24,13 +24,13 @@ WORKFLOWS = ROOT / "workflows"
 NAMES = sorted(p.stem for p in WORKFLOWS.glob("*.json"))
 FRAMES = 3
 CARD_NODES = {
-    "StyleHEAT_Invert": "StyleHEAT Invert",
-    "StyleHEAT_3DMMExtract": "StyleHEAT 3DMM Extract",
-    "StyleHEAT_VideoFlow": "StyleHEAT Video Flow",
-    "StyleHEAT_WarpFeatures": "StyleHEAT Warp Features",
-    "StyleHEAT_Calibrate": "StyleHEAT Calibrate",
-    "StyleHEAT_StyleGANDecode": "StyleHEAT StyleGAN Decode",
-    "StyleHEAT_StyleDirection": "StyleHEAT Style Direction",
+    "StyleHEAT_Invert": "Invert",
+    "StyleHEAT_3DMMExtract": "3DMM Extract",
+    "StyleHEAT_VideoFlow": "Video Flow",
+    "StyleHEAT_WarpFeatures": "Warp Features",
+    "StyleHEAT_Calibrate": "Calibrate",
+    "StyleHEAT_StyleGANDecode": "StyleGAN Decode",
+    "StyleHEAT_StyleDirection": "Style Direction",
 }
 
 
