@@ -88,7 +88,7 @@ def spread_sample(frames: torch.Tensor, count: int = 4) -> tuple[torch.Tensor, l
 def _draw(image: torch.Tensor, paint) -> torch.Tensor:
     picture = Image.fromarray(image_to_uint8(image[:1])[0])
     paint(ImageDraw.Draw(picture), picture.size, ImageFont.load_default())
-    return uint8_to_image(np.asarray(picture)[None])
+    return uint8_to_image(np.array(picture)[None])
 
 
 def label_image(image: torch.Tensor, text: str) -> torch.Tensor:
