@@ -1,4 +1,5 @@
-"""Write the example workflows: workflows/<name>.json (UI format) and workflows/api/<name>.json (its API twin).
+"""Write the example workflows: workflows/<title>.json (UI format, laid out by stage, with a <title>.jpg
+thumbnail for the Templates dialog) and workflows/api/<name>.json (its API twin).
 
 Each graph is described once below in API form; the UI file is laid out from it with the running
 server's /object_info. Run after changing a graph:  .venv/bin/python -m scripts.build_workflows
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from .comfyui_server import ROOT, ComfyUIServer
 from .workflow_format import to_ui
+from .workflow_thumbnail import thumbnail
 
 WORKFLOWS = ROOT / "workflows"
 PORTRAIT, VIDEO, SPEECH = "portrait.png", "driving.mp4", "speech.wav"
@@ -147,6 +149,48 @@ GRAPHS = {
     "joint_audio_video": joint_audio_video,"video_reenactment": video_reenactment, "attribute_editing": attribute_editing, "intuitive_editing": intuitive_editing}
 
 
+# How each workflow is listed in ComfyUI's Templates dialog: frontend 1.32.9 shows a pack's template under
+# its file name (and the same name as its description), so the UI file is named by its title.
+TITLES = {
+    "video_reenactment": "Video-driven talking face",
+    "audio_driven": "Speech-driven talking face",
+    "joint_audio_video": "Lips from speech, head from video",
+    "attribute_editing": "Ageing over the video",
+    "intuitive_editing": "Turn a still portrait",
+}
+USAGE = """Put the StyleHEAT checkpoints in ComfyUI/models/styleheat (python -m styleheat_core.download fetches them).
+Read left to right: Models -> Portrait -> Driving -> Motion -> Edit -> Render -> Save.
+Pick your portrait{media} in the Load nodes and press Run; Save Video writes output/styleheat/.
+Tuning an edit? Add Preview Frames after it and run only that node (right-click > Queue Selected Output Nodes):
+a few frames render instead of the whole video."""
+MEDIA = {
+    "video_reenactment": " and driving video",
+    "audio_driven": " and speech",
+    "joint_audio_video": ", speech and driving video",
+    "attribute_editing": " and driving video",
+    "intuitive_editing": "",
+}
+
+
+def title(name: str) -> str:
+    """The workflow's title: its file name in workflows/ and its name in the Templates dialog."""
+    return TITLES.get(name, name.replace("_", " ").capitalize())
+
+
+def ui_path(name: str) -> Path:
+    return WORKFLOWS / f"{title(name)}.json"
+
+
+def api_path(name: str) -> Path:
+    return WORKFLOWS / "api" / f"{name}.json"
+
+
+def _write(path: Path, data: bytes) -> None:
+    partial = path.with_name(f".{path.name}.part")
+    partial.write_bytes(data)
+    partial.replace(path)
+
+
 def main() -> int:
     with tempfile.TemporaryDirectory() as base:
         server = ComfyUIServer(Path(base), Path(base) / "models" / "styleheat").start()
@@ -155,13 +199,19 @@ def main() -> int:
         finally:
             server.stop()
     (WORKFLOWS / "api").mkdir(parents=True, exist_ok=True)
+    written = {path for name in GRAPHS for path in (ui_path(name), ui_path(name).with_suffix(".jpg"), api_path(name))}
+    for stale in [*WORKFLOWS.glob("*.json"), *WORKFLOWS.glob("*.jpg"), *(WORKFLOWS / "api").glob("*.json")]:
+        if stale not in written:
+            stale.unlink()
     for name, build in GRAPHS.items():
         api = dict(sorted(build().items(), key=lambda item: int(item[0])))
         for node in api.values():
             node.setdefault("_meta", {"title": info[node["class_type"]]["display_name"]})
-        (WORKFLOWS / "api" / f"{name}.json").write_text(json.dumps(api, indent=1) + "\n")
-        (WORKFLOWS / f"{name}.json").write_text(json.dumps(to_ui(api, info), indent=1) + "\n")
-        print(f"wrote workflows/{name}.json and workflows/api/{name}.json")
+        ui = to_ui(api, info, note=USAGE.format(media=MEDIA.get(name, "")))
+        _write(api_path(name), (json.dumps(api, indent=1) + "\n").encode())
+        _write(ui_path(name), (json.dumps(ui, indent=1) + "\n").encode())
+        _write(ui_path(name).with_suffix(".jpg"), thumbnail(ui, title(name)))
+        print(f"wrote {ui_path(name).relative_to(ROOT)} (+ .jpg) and {api_path(name).relative_to(ROOT)}")
     return 0
 
 
