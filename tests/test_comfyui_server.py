@@ -10,18 +10,17 @@ import pytest
 import soundfile
 from PIL import Image
 
+from scripts.build_workflows import GRAPHS, api_path, ui_path
 from scripts.comfyui_server import ComfyUIError, ComfyUIServer, error_message
 from scripts.workflow_format import to_api
 from tests.support.clips import cut_clip
 from tests.support.model_folder import recipe_model_folder
-from tests.support.pack import ROOT
 from tests.support.preprocess import MEDIA_DIR, PORTRAIT, TALKING_VIDEO
 
 SPEECH = MEDIA_DIR / "speech_radio34_16k.wav"
 
 pytestmark = [pytest.mark.media, pytest.mark.skipif(not MEDIA_DIR.is_dir(), reason=f"real media folder {MEDIA_DIR} is absent")]
-WORKFLOWS = ROOT / "workflows"
-NAMES = sorted(p.stem for p in WORKFLOWS.glob("*.json"))
+NAMES = sorted(GRAPHS)
 FRAMES = 3
 CARD_NODES = {
     "StyleHEAT_Invert": "Invert",
@@ -56,7 +55,7 @@ def object_info(server):
 
 
 def _api(name: str) -> dict:
-    return json.loads((WORKFLOWS / "api" / f"{name}.json").read_text())
+    return json.loads(api_path(name).read_text())
 
 
 def _tiny(graph: dict) -> dict:
@@ -82,7 +81,7 @@ def test_object_info_lists_every_node_with_socket_types(object_info):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_ui_workflow_and_api_twin_agree(name, object_info):
-    ui = json.loads((WORKFLOWS / f"{name}.json").read_text())
+    ui = json.loads(ui_path(name).read_text())
     assert to_api(ui, object_info) == _api(name)
 
 

@@ -1,0 +1,197 @@
+"""The pack on the canvas of a real ComfyUI 0.3.75 (frontend 1.32.9) in Debian's Chromium: every example workflow
+loads cleanly and tidily, search finds every node, a workflow queued from the UI runs and shows its previews;
+and through the API, previews come back in the node's ui and ComfyUI's cache re-runs only what an edit changes.
+
+Screenshots are kept in pytest's temporary folder (printed at the end of each browser test).
+If Chromium or Playwright cannot be installed, the browser tests fail and say why; they never skip.
+"""
+
+import json
+import socket
+import time
+
+import pytest
+import soundfile
+from PIL import Image
+
+from scripts.build_workflows import GRAPHS, api_path, title, ui_path
+from scripts.comfyui_server import ComfyUIServer, error_message
+from scripts.workflow_thumbnail import SIZE
+from tests.support import browser
+from tests.support.clips import cut_clip
+from tests.support.model_folder import recipe_model_folder
+from tests.support.preprocess import MEDIA_DIR, PORTRAIT, TALKING_VIDEO
+
+pytestmark = [pytest.mark.media, pytest.mark.skipif(not MEDIA_DIR.is_dir(), reason=f"real media folder {MEDIA_DIR} is absent")]
+NAMES = sorted(GRAPHS)
+SEARCH_CARD_NAMES = ("Invert", "3DMM Extract", "Video Flow", "Audio Flow", "Warp Features", "Calibrate", "StyleGAN Decode", "Style Direction")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    base = tmp_path_factory.mktemp("canvas")
+    server = ComfyUIServer(base, recipe_model_folder(), port=_free_port()).start()
+    portrait = Image.open(PORTRAIT).convert("RGB")
+    portrait.resize((portrait.width // 2, portrait.height // 2)).save(server.input_dir / "portrait.png")
+    cut_clip(TALKING_VIDEO, server.input_dir / "driving.mp4", 2)
+    speech, rate = soundfile.read(MEDIA_DIR / "speech_radio34_16k.wav", dtype="float32")
+    soundfile.write(server.input_dir / "speech.wav", speech[: rate // 10], rate)
+    status, _ = server.post("/settings", browser.SETTINGS)
+    assert status == 200
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    try:
+        browser.check_installed()
+    except browser.BrowserMissing as error:
+        pytest.fail(str(error))
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(browser.CHROMIUM), args=browser.FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def tab(server, chromium):
+    return browser.open_frontend(chromium, server.url)
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("screenshots")
+    yield folder
+    print(f"\nscreenshots: {folder}")
+
+
+def _pack_errors(console: list[str]) -> list[str]:
+    return [line for line in console if line.split(":", 1)[0] in ("error", "pageerror") and "styleheat" in line.lower()]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_workflow_loads_without_missing_nodes_overlaps_backward_links_or_cut_titles(tab, shots, name):
+    before = len(tab.console)
+    browser.load_workflow(tab, json.loads(ui_path(name).read_text()))
+    state = browser.graph_state(tab)
+    tab.screenshot(shots / f"{name}.png")
+    assert browser.visible_dialogs(tab) == []
+    assert [n["type"] for n in state["nodes"] if not n["registered"]] == []
+    assert len(state["nodes"]) == len(json.loads(api_path(name).read_text())) + 1  # and the note
+    assert browser.overlaps(state["nodes"]) == []
+    assert browser.backward_links(state) == []
+    assert browser.cut_texts(tab) == []
+    assert [g["title"] for g in state["groups"]][:2] == ["Models", "Portrait"]
+    assert _pack_errors(tab.console[before:]) == []
+
+
+def test_search_finds_every_node_by_the_pack_name_and_the_design_card_names(tab, server):
+    ours = {node_id for node_id in server.get("/object_info") if node_id.startswith("StyleHEAT_")}
+    assert set(browser.search_nodes(tab, "StyleHEAT")) >= ours
+    for card in SEARCH_CARD_NAMES:
+        found = browser.search_nodes(tab, card)
+        assert any(node_id in ours for node_id in found[:3]), (card, found[:5])
+
+
+def test_templates_dialog_lists_readable_titles_with_thumbnails(tab, shots):
+    tab.evaluate("() => window.app.extensionManager.command.execute('Comfy.BrowseTemplates')")
+    tab.page.get_by_text(title("video_reenactment"), exact=True).first.wait_for(timeout=30_000)
+    time.sleep(2)
+    tab.screenshot(shots / "templates.png")
+    # The dialog shows fetched thumbnails as blob: images; ours are the only templates here and SIZE wide.
+    widths = tab.evaluate("() => Array.from(document.querySelectorAll('.p-dialog img')).map(i => [i.naturalWidth, i.naturalHeight])")
+    assert widths == [list(SIZE)] * len(NAMES)
+    text = browser.visible_dialogs(tab)[0]
+    assert all(title(name) in text for name in NAMES)
+    tab.page.keyboard.press("Escape")
+    tab.evaluate("() => document.querySelectorAll('.p-dialog-close-button').forEach(b => b.click())")
+
+
+@pytest.mark.slow
+def test_a_workflow_queued_from_the_ui_runs_with_progress_and_shows_its_previews(tab, shots):
+    name = "video_reenactment"
+    browser.load_workflow(tab, json.loads(ui_path(name).read_text()))
+    tab.evaluate(
+        """() => {
+        window.__styleheat_events = [];
+        for (const kind of ['progress', 'executed', 'execution_success', 'execution_error'])
+            window.app.api.addEventListener(kind, e => window.__styleheat_events.push([kind, e.detail]));
+    }"""
+    )
+    tab.page.locator("button:has-text('Run')").first.click()
+    deadline = time.monotonic() + 900
+    while not tab.evaluate("() => window.__styleheat_events.some(([k]) => k === 'execution_success' || k === 'execution_error')"):
+        assert time.monotonic() < deadline, "the queued workflow did not finish within 15 minutes"
+        time.sleep(2)
+    events = tab.evaluate("() => window.__styleheat_events")
+    assert [e for e in events if e[0] == "execution_error"] == []
+    decode = next(k for k, v in json.loads(api_path(name).read_text()).items() if v["class_type"] == "StyleHEAT_StyleGANDecode")
+    progress = [e[1] for e in events if e[0] == "progress" and str(e[1]["node"]) == decode]
+    assert progress and progress[-1]["value"] == progress[-1]["max"] == 2
+    executed = {str(e[1]["node"]): e[1]["output"] for e in events if e[0] == "executed"}
+    by_type = {n["type"]: str(n["id"]) for n in json.loads(ui_path(name).read_text())["nodes"]}
+    for previewing in ("StyleHEAT_FaceAlign", "StyleHEAT_Invert", "SaveVideo"):
+        assert executed[by_type[previewing]]["images"], previewing
+    time.sleep(3)
+    shown = tab.evaluate(
+        """ids => ids.map(id => { const n = window.app.graph.getNodeById(Number(id));
+             return (n.imgs ?? []).filter(i => i.naturalWidth > 0).length + document.querySelectorAll('video[src*="type=output"]').length; })""",
+        [by_type["StyleHEAT_FaceAlign"], by_type["StyleHEAT_Invert"], by_type["SaveVideo"]],
+    )
+    tab.evaluate("() => { const c = window.app.canvas; c.ds.scale = 0.5; c.ds.offset = [40, 120]; c.setDirty(true, true); }")
+    tab.screenshot(shots / "after_run.png")
+    assert all(count > 0 for count in shown), shown
+    assert browser.overlaps(browser.graph_state(tab)["nodes"]) == []  # the previews fit the room left for them
+
+
+def _preview_graph() -> dict:
+    """Portrait -> Invert -> Style Direction, portrait 3DMM -> Motion Controls -> Video Flow, one Preview Frames frame."""
+    graph = {k: v for k, v in json.loads(api_path("intuitive_editing").read_text()).items() if v["class_type"].startswith(("Load", "StyleHEAT_Load", "StyleHEAT_FaceAlign", "StyleHEAT_Invert", "StyleHEAT_3DMMExtract"))}
+    nodes = {v["class_type"]: k for k, v in graph.items()}
+    graph["90"] = {"class_type": "StyleHEAT_StyleDirection", "inputs": {"latent": [nodes["StyleHEAT_Invert"], 0], "edit": "age (InterFaceGAN)", "strength": 2.0, "ramp": False, "direction_file": ""}}
+    graph["91"] = {
+        "class_type": "StyleHEAT_MotionControls",
+        "inputs": {"coefficients": [nodes["StyleHEAT_3DMMExtract"], 0], "expression_strength": 1.0, "pose_strength": 1.0, "expression_mode": "absolute",
+                   "pose_mode": "absolute", "eyes": 1.0, "mouth": 1.0, "smoothing": 0.0},
+    }
+    graph["92"] = {"class_type": "StyleHEAT_VideoFlow", "inputs": {"motion_models": [nodes["StyleHEAT_LoadMotionModels"], 0], "coefficients": ["91", 0]}}
+    graph["93"] = {
+        "class_type": "StyleHEAT_PreviewFrames",
+        "inputs": {"stylegan": [nodes["StyleHEAT_LoadStyleGAN"], 0], "latent": ["90", 0], "flow": ["92", 0], "mode": "frame", "frame": 5, "count": 4, "size": "256"},
+    }
+    return graph
+
+
+def _executed_nodes(server, prompt_id: str) -> set[str]:
+    return {e["node"] for e in server.events(prompt_id, "executing") if e.get("node") is not None}
+
+
+@pytest.mark.slow
+def test_moving_an_edit_slider_reruns_only_the_edit_and_the_preview(server):
+    graph = _preview_graph()
+    first = server.wait(server.queue(graph))
+    assert first["status"]["status_str"] == "success", error_message(first)
+    (picture,) = first["outputs"]["93"]["images"]
+    assert picture["type"] == "temp" and (server.base / "temp" / picture["filename"]).is_file()
+    warned = Image.open(server.base / "temp" / picture["filename"]).convert("RGB")
+    assert warned.getpixel((5, warned.height - 2)) == pytest.approx((250, 204, 21), abs=3)  # frame 5 of a 1-frame clip: clamped, warned
+    faces = [k for k, v in graph.items() if v["class_type"] in ("StyleHEAT_FaceAlign", "StyleHEAT_Invert")]
+    assert all(first["outputs"][k]["images"] for k in faces)
+
+    graph["90"]["inputs"]["strength"] = 4.0
+    second = server.queue(graph)
+    assert server.wait(second)["status"]["status_str"] == "success"
+    assert _executed_nodes(server, second) == {"90", "93"}
+    graph["91"]["inputs"]["mouth"] = 0.0
+    third = server.queue(graph)
+    assert server.wait(third)["status"]["status_str"] == "success"
+    assert _executed_nodes(server, third) == {"91", "92", "93"}
