@@ -13,7 +13,16 @@ from PIL import Image
 
 from ..styleheat_core.pipeline.decode import WarpedFeatures
 from ..styleheat_core.pipeline.image_format import image_to_uint8
-from ..styleheat_core.pipeline.preview import PREVIEW_MODES, STRIP_FRAMES, choose_frames, render_preview, side_by_side, spread_sample, strip, warning_banner
+from ..styleheat_core.pipeline.preview import (
+    PREVIEW_MODES,
+    STRIP_FRAMES,
+    choose_frames,
+    render_preview,
+    side_by_side,
+    spread_sample,
+    strip,
+    warning_banner,
+)
 from . import comfy
 from .types import CATEGORY, FLOW, LATENT, MOTION_MODELS, STYLEGAN
 

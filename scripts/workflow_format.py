@@ -120,12 +120,13 @@ def _note_node(node_id: int, order: int, box, text: str) -> dict:
 
 
 def _view(nodes: list[dict], groups: list[dict]) -> dict:
-    """The canvas offset and zoom that show the whole graph in a 1600x900 window when it is opened."""
+    """The canvas offset and zoom a workflow opens with: the whole graph in a 1600x900 window, or, for a long graph,
+    its left part (the note and the first stages) at half size, where titles and widgets are still drawn."""
     left = min([n["pos"][0] for n in nodes] + [g["bounding"][0] for g in groups])
     top = min([n["pos"][1] - 30 for n in nodes] + [g["bounding"][1] for g in groups])
     right = max([n["pos"][0] + n["size"][0] for n in nodes] + [g["bounding"][0] + g["bounding"][2] for g in groups])
     bottom = max([n["pos"][1] + n["size"][1] for n in nodes] + [g["bounding"][1] + g["bounding"][3] for g in groups])
-    scale = round(min(1.0, 1500 / (right - left), 820 / (bottom - top)), 3)
+    scale = round(max(0.5, min(1.0, 1500 / (right - left), 820 / (bottom - top))), 3)
     return {"scale": scale, "offset": [round(60 / scale - left, 1), round(50 / scale - top, 1)]}
 
 

@@ -16,6 +16,7 @@ from PIL import Image
 
 from scripts.build_workflows import GRAPHS, api_path, title, ui_path
 from scripts.comfyui_server import ComfyUIServer, error_message
+from scripts.readme_screenshots import preview_graph
 from scripts.workflow_thumbnail import SIZE
 from tests.support import browser
 from tests.support.clips import cut_clip
@@ -89,6 +90,7 @@ def test_workflow_loads_without_missing_nodes_overlaps_backward_links_or_cut_tit
     assert len(state["nodes"]) == len(json.loads(api_path(name).read_text())) + 1  # and the note
     assert browser.overlaps(state["nodes"]) == []
     assert browser.backward_links(state) == []
+    assert browser.outside_groups(state) == []
     assert browser.cut_texts(tab) == []
     assert [g["title"] for g in state["groups"]][:2] == ["Models", "Portrait"]
     assert _pack_errors(tab.console[before:]) == []
@@ -153,45 +155,26 @@ def test_a_workflow_queued_from_the_ui_runs_with_progress_and_shows_its_previews
     assert browser.overlaps(browser.graph_state(tab)["nodes"]) == []  # the previews fit the room left for them
 
 
-def _preview_graph() -> dict:
-    """Portrait -> Invert -> Style Direction, portrait 3DMM -> Motion Controls -> Video Flow, one Preview Frames frame."""
-    graph = {k: v for k, v in json.loads(api_path("intuitive_editing").read_text()).items() if v["class_type"].startswith(("Load", "StyleHEAT_Load", "StyleHEAT_FaceAlign", "StyleHEAT_Invert", "StyleHEAT_3DMMExtract"))}
-    nodes = {v["class_type"]: k for k, v in graph.items()}
-    graph["90"] = {"class_type": "StyleHEAT_StyleDirection", "inputs": {"latent": [nodes["StyleHEAT_Invert"], 0], "edit": "age (InterFaceGAN)", "strength": 2.0, "ramp": False, "direction_file": ""}}
-    graph["91"] = {
-        "class_type": "StyleHEAT_MotionControls",
-        "inputs": {"coefficients": [nodes["StyleHEAT_3DMMExtract"], 0], "expression_strength": 1.0, "pose_strength": 1.0, "expression_mode": "absolute",
-                   "pose_mode": "absolute", "eyes": 1.0, "mouth": 1.0, "smoothing": 0.0},
-    }
-    graph["92"] = {"class_type": "StyleHEAT_VideoFlow", "inputs": {"motion_models": [nodes["StyleHEAT_LoadMotionModels"], 0], "coefficients": ["91", 0]}}
-    graph["93"] = {
-        "class_type": "StyleHEAT_PreviewFrames",
-        "inputs": {"stylegan": [nodes["StyleHEAT_LoadStyleGAN"], 0], "latent": ["90", 0], "flow": ["92", 0], "mode": "frame", "frame": 5, "count": 4, "size": "256"},
-    }
-    return graph
-
-
 def _executed_nodes(server, prompt_id: str) -> set[str]:
     return {e["node"] for e in server.events(prompt_id, "executing") if e.get("node") is not None}
 
 
 @pytest.mark.slow
 def test_moving_an_edit_slider_reruns_only_the_edit_and_the_preview(server):
-    graph = _preview_graph()
+    graph = preview_graph()  # Invert -> Style Direction (20); 3DMM Edit -> Motion Controls (22) -> Video Flow (23); Preview Frames (24)
+    graph["24"]["inputs"].update(mode="frame", frame=99)
     first = server.wait(server.queue(graph))
     assert first["status"]["status_str"] == "success", error_message(first)
-    (picture,) = first["outputs"]["93"]["images"]
+    (picture,) = first["outputs"]["24"]["images"]
     assert picture["type"] == "temp" and (server.base / "temp" / picture["filename"]).is_file()
     warned = Image.open(server.base / "temp" / picture["filename"]).convert("RGB")
-    assert warned.getpixel((5, warned.height - 2)) == pytest.approx((250, 204, 21), abs=3)  # frame 5 of a 1-frame clip: clamped, warned
-    faces = [k for k, v in graph.items() if v["class_type"] in ("StyleHEAT_FaceAlign", "StyleHEAT_Invert")]
-    assert all(first["outputs"][k]["images"] for k in faces)
+    assert warned.getpixel((5, warned.height - 2)) == pytest.approx((250, 204, 21), abs=3)  # frame 99 of 25: clamped, warned
 
-    graph["90"]["inputs"]["strength"] = 4.0
+    graph["20"]["inputs"]["strength"] = 4.0
     second = server.queue(graph)
     assert server.wait(second)["status"]["status_str"] == "success"
-    assert _executed_nodes(server, second) == {"90", "93"}
-    graph["91"]["inputs"]["mouth"] = 0.0
+    assert _executed_nodes(server, second) == {"20", "24"}
+    graph["22"]["inputs"]["mouth"] = 0.0
     third = server.queue(graph)
     assert server.wait(third)["status"]["status_str"] == "success"
-    assert _executed_nodes(server, third) == {"91", "92", "93"}
+    assert _executed_nodes(server, third) == {"22", "23", "24"}

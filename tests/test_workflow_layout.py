@@ -1,6 +1,7 @@
 """The layout engine (scripts/workflow_layout.py) and the laid-out example workflows, without a server.
 The same properties are checked on the rendered canvas in tests/test_canvas_browser.py."""
 
+import itertools
 import json
 
 import pytest
@@ -59,7 +60,7 @@ def test_stages_are_labelled_groups_in_order_holding_their_nodes_and_a_note_expl
     assert titles == [s for s in STAGES if s in titles] and {"Models", "Portrait", "Render", "Save"} <= set(titles)
     lefts = [g["bounding"][0] for g in groups]
     assert lefts == sorted(lefts)
-    for a, b in zip(groups, groups[1:]):
+    for a, b in itertools.pairwise(groups):
         assert a["bounding"][0] + a["bounding"][2] < b["bounding"][0]  # groups side by side, never overlapping
     (note,) = [n for n in ui["nodes"] if n["type"] == "Note"]
     assert "Run" in note["widgets_values"][0] and "Preview Frames" in note["widgets_values"][0]
@@ -107,7 +108,7 @@ def test_barycentre_ordering_removes_crossings_that_id_order_makes():
 
 
 def test_sizes_follow_the_frontend_and_leave_room_for_titles_and_pictures():
-    width, height = node_size("StyleHEAT_Invert", "Invert", ["stylegan", "encoder", "portrait", "refiner"], ["latent", "reconstruction"], [("refine_steps", ["INT", {}], 0)] * 3)
+    _, height = node_size("StyleHEAT_Invert", "Invert", ["stylegan", "encoder", "portrait", "refiner"], ["latent", "reconstruction"], [("refine_steps", ["INT", {}], 0)] * 3)
     assert height == 4 * 20 + 3 * 24 + 14 + 170  # measured computeSize 166 without the preview
     long_title = node_size("X", "A very long node title that needs room on the canvas", [], ["out"], [])[0]
     assert long_title > 400

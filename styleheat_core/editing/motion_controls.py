@@ -16,8 +16,8 @@ expression change along each of those directions is scaled; the rest of the expr
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import torch
 

@@ -95,7 +95,7 @@ def label_image(image: torch.Tensor, text: str) -> torch.Tensor:
     """The first image of a batch with `text` on a dark box in its top-left corner."""
 
     def paint(draw: ImageDraw.ImageDraw, size, font) -> None:
-        left, top, right, bottom = draw.textbbox((4, 2), text, font=font)
+        *_, right, bottom = draw.textbbox((4, 2), text, font=font)
         draw.rectangle((0, 0, right + 4, bottom + 3), fill=(0, 0, 0))
         draw.text((4, 2), text, fill=(255, 255, 255), font=font)
 

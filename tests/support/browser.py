@@ -112,6 +112,14 @@ def backward_links(state: dict) -> list[tuple[str, str]]:
     return bad
 
 
+def outside_groups(state: dict) -> list[str]:
+    """Titles of nodes (other than notes) whose rendered rectangle is not inside exactly one group."""
+    def inside(rect, group):
+        return group[0] <= rect[0] and rect[0] + rect[2] <= group[0] + group[2] and group[1] <= rect[1] and rect[1] + rect[3] <= group[1] + group[3]
+
+    return [n["title"] for n in state["nodes"] if n["type"] != "Note" and sum(inside(n["rect"], g["rect"]) for g in state["groups"]) != 1]
+
+
 def cut_texts(tab: Page) -> list[str]:
     """Texts the canvas draws shortened with an ellipsis, each node drawn at 100 % zoom in turn."""
     return tab.evaluate(
