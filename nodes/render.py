@@ -17,7 +17,7 @@ class WarpFeatures:
         return {"required": {"latent": (LATENT,), "flow": (FLOW,)}}
 
     RETURN_TYPES = (FEATURES,)
-    RETURN_NAMES = ("features",)
+    RETURN_NAMES = ("warped_features",)  # wide enough that the frontend does not cut the title of a new node
     FUNCTION = "run"
     CATEGORY = CATEGORY
     DESCRIPTION = __doc__

@@ -70,12 +70,14 @@ def _run_from_ui(tab: browser.Page, timeout_s: float = 1800) -> None:
     time.sleep(3)
 
 
-def _show(tab: browser.Page, node_ids: list[int], scale: float) -> None:
-    """Zoom so that these nodes fill the view."""
+def _show(tab: browser.Page, node_ids: list[int] | None, scale: float) -> None:
+    """Zoom to `scale` with these nodes (None: the whole graph, groups and note included) starting at the top left."""
     tab.evaluate(
-        """([ids, scale]) => { const nodes = ids.map(i => window.app.graph.getNodeById(i));
-            const left = Math.min(...nodes.map(n => n.pos[0])), top = Math.min(...nodes.map(n => n.pos[1] - 80));
-            const c = window.app.canvas; c.ds.scale = scale; c.ds.offset = [60 / scale - left, 90 / scale - top]; c.setDirty(true, true); }""",
+        """([ids, scale]) => { const g = window.app.graph;
+            const nodes = ids === null ? g._nodes : ids.map(i => g.getNodeById(i));
+            const rects = nodes.map(n => Array.from(n.boundingRect)).concat(ids === null ? g._groups.map(gr => Array.from(gr._bounding)) : []);
+            const left = Math.min(...rects.map(r => r[0])), top = Math.min(...rects.map(r => r[1])) - 40;
+            const c = window.app.canvas; c.ds.scale = scale; c.ds.offset = [70 / scale - left, 90 / scale - top]; c.setDirty(true, true); }""",
         [node_ids, scale],
     )
     time.sleep(1)
@@ -101,8 +103,7 @@ def main() -> int:
                 tab = browser.open_frontend(chromium, server.url)
                 tab.page.set_viewport_size({"width": 1920, "height": 1080})
                 browser.load_workflow(tab, json.loads(ui_path("video_reenactment").read_text()))
-                _show(tab, [n["id"] for n in json.loads(ui_path("video_reenactment").read_text())["nodes"]][:1], 0.62)
-                tab.evaluate("() => { const c = window.app.canvas; c.ds.offset = [c.ds.offset[0] + 40, c.ds.offset[1]]; c.setDirty(true, true); }")
+                _show(tab, None, 0.62)
                 tab.screenshot(IMAGES / "canvas_workflow.png")
                 _label(IMAGES / "canvas_workflow.png", f"Video-driven talking face, laid out by stage. {LABEL}")
                 ui = to_ui(preview_graph(), info, note=PREVIEW_NOTE)

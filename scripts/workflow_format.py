@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .workflow_layout import has_seed_control, lay_out, node_size
+from .workflow_layout import NOTE_WIDTH, has_seed_control, lay_out, node_size
 
 WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
 SEED_CONTROL = "fixed"  # 'control after generate' of seed widgets: pinned, so a shared workflow reproduces
@@ -50,8 +50,8 @@ def to_ui(api: dict, object_info: dict, note: str = "") -> dict:
                 links.append([link_id, int(source), slot, int(target), name, kind])
                 outgoing.setdefault((source, slot), []).append(link_id)
     sizes = {node_id: _size(node, object_info) for node_id, node in api.items()}
-    note_lines = note.count("\n") + 1
-    layout = lay_out(api, sizes, note_height=max(80.0, 22.0 * note_lines + 30))
+    wrapped = sum(-(-max(len(line), 1) * 7 // (NOTE_WIDTH - 30)) for line in note.splitlines())  # ~7 px a character
+    layout = lay_out(api, sizes, note_height=max(80.0, 16.0 * wrapped + 40))
     for order, (node_id, node) in enumerate(api.items()):
         info = object_info[node["class_type"]]
         inputs, widgets = [], []

@@ -65,7 +65,7 @@ UPLOAD_BUTTONS = {"LoadImage", "LoadVideo"}  # image_upload / video_upload add a
 # The video preview is as wide as the node and as tall as the video's aspect makes it: keep Load Video at the
 # width it was measured at (394 px high with a square clip), whatever else shares its column.
 FIXED_WIDTHS = {"LoadVideo": 320}
-NOTE_WIDTH = 520
+NOTE_WIDTH = 640
 COLUMN_GAP, STAGE_GAP, ROW_GAP, GROUP_PAD, GROUP_TITLE = 40, 90, 40, 20, 46
 MIN_WIDTH = 260
 

@@ -104,6 +104,11 @@ def test_search_finds_every_node_by_the_pack_name_and_the_design_card_names(tab,
         assert any(node_id in ours for node_id in found[:3]), (card, found[:5])
 
 
+def test_every_node_added_from_search_shows_its_whole_title(tab, server):
+    ours = sorted(node_id for node_id in server.get("/object_info") if node_id.startswith("StyleHEAT_"))
+    assert browser.cut_titles_of_new_nodes(tab, ours) == {}
+
+
 def test_templates_dialog_lists_readable_titles_with_thumbnails(tab, shots):
     tab.evaluate("() => window.app.extensionManager.command.execute('Comfy.BrowseTemplates')")
     tab.page.get_by_text(title("video_reenactment"), exact=True).first.wait_for(timeout=30_000)

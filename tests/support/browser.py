@@ -142,6 +142,34 @@ def cut_texts(tab: Page) -> list[str]:
     )
 
 
+def cut_titles_of_new_nodes(tab: Page, node_types: list[str]) -> dict[str, str]:
+    """Add each node type as the search box does (its default size) and return {type: drawn title} for titles drawn cut."""
+    return tab.evaluate(
+        """types => {
+        const graph = window.app.graph, canvas = window.app.canvas, cut = {};
+        graph.clear();
+        const nodes = types.map((t, i) => { const n = LiteGraph.createNode(t); n.pos = [40 + (i % 4) * 600, 80 + Math.floor(i / 4) * 700]; graph.add(n); return n; });
+        const proto = CanvasRenderingContext2D.prototype, original = proto.fillText, drawTitle = LiteGraph.LGraphNode.prototype.drawTitleText;
+        let current = null;
+        LiteGraph.LGraphNode.prototype.drawTitleText = function (...args) { current = this; try { return drawTitle.apply(this, args); } finally { current = null; } };
+        proto.fillText = function (text, ...rest) {
+            if (current && String(text) !== String(current.title)) cut[current.type] = String(text);
+            return original.call(this, text, ...rest);
+        };
+        try {
+            for (const node of nodes) {
+                canvas.ds.scale = 1;
+                canvas.ds.offset = [-node.pos[0] + 40, -node.pos[1] + 80];
+                canvas.setDirty(true, true);
+                canvas.draw(true, true);
+            }
+        } finally { proto.fillText = original; LiteGraph.LGraphNode.prototype.drawTitleText = drawTitle; graph.clear(); }
+        return cut;
+    }""",
+        node_types,
+    )
+
+
 def search_nodes(tab: Page, query: str) -> list[str]:
     """Node ids the frontend's own node search (the double-click search box) finds for a query."""
     return tab.evaluate(
