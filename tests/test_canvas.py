@@ -119,13 +119,13 @@ def test_templates_dialog_lists_readable_titles_with_thumbnails(tab, shots):
     assert widths == [list(SIZE)] * len(NAMES)
     text = browser.visible_dialogs(tab)[0]
     assert all(title(name) in text for name in NAMES)
-    tab.page.keyboard.press("Escape")
-    tab.evaluate("() => document.querySelectorAll('.p-dialog-close-button').forEach(b => b.click())")
+    browser.close_dialogs(tab)
 
 
 @pytest.mark.slow
 def test_a_workflow_queued_from_the_ui_runs_with_progress_and_shows_its_previews(tab, shots):
     name = "video_reenactment"
+    browser.close_dialogs(tab)
     browser.load_workflow(tab, json.loads(ui_path(name).read_text()))
     tab.evaluate(
         """() => {
@@ -148,15 +148,20 @@ def test_a_workflow_queued_from_the_ui_runs_with_progress_and_shows_its_previews
     by_type = {n["type"]: str(n["id"]) for n in json.loads(ui_path(name).read_text())["nodes"]}
     for previewing in ("StyleHEAT_FaceAlign", "StyleHEAT_Invert", "SaveVideo"):
         assert executed[by_type[previewing]]["images"], previewing
-    time.sleep(3)
-    shown = tab.evaluate(
-        """ids => ids.map(id => { const n = window.app.graph.getNodeById(Number(id));
-             return (n.imgs ?? []).filter(i => i.naturalWidth > 0).length + document.querySelectorAll('video[src*="type=output"]').length; })""",
-        [by_type["StyleHEAT_FaceAlign"], by_type["StyleHEAT_Invert"], by_type["SaveVideo"]],
+    tab.page.wait_for_function(  # Face Align's crop and Invert's side-by-side picture drawn on their nodes
+        """ids => ids.every(id => (window.app.graph.getNodeById(Number(id)).imgs ?? []).some(i => i.naturalWidth > 0))""",
+        arg=[by_type["StyleHEAT_FaceAlign"], by_type["StyleHEAT_Invert"]],
+        timeout=30_000,
     )
-    tab.evaluate("() => { const c = window.app.canvas; c.ds.scale = 0.5; c.ds.offset = [40, 120]; c.setDirty(true, true); }")
-    tab.screenshot(shots / "after_run.png")
-    assert all(count > 0 for count in shown), shown
+    # The result video is a DOM element the canvas places over Save Video once the node is in view.
+    video = executed[by_type["SaveVideo"]]["images"][0]["filename"]
+    tab.evaluate(
+        """id => { const n = window.app.graph.getNodeById(Number(id)), c = window.app.canvas;
+                   c.ds.scale = 0.8; c.ds.offset = [400 / 0.8 - n.pos[0], 200 / 0.8 - n.pos[1]]; c.setDirty(true, true); }""",
+        by_type["SaveVideo"],
+    )
+    tab.page.wait_for_function("name => Array.from(document.querySelectorAll('video')).some(v => v.src.includes(name))", arg=video, timeout=30_000)
+    tab.screenshot(shots / "after_run_result.png")
     assert browser.overlaps(browser.graph_state(tab)["nodes"]) == []  # the previews fit the room left for them
 
 

@@ -182,6 +182,15 @@ def search_nodes(tab: Page, query: str) -> list[str]:
     )
 
 
+def close_dialogs(tab: Page) -> None:
+    """Close every open dialog through the frontend's dialog store (Escape does not reach the template browser)."""
+    tab.evaluate(
+        """() => { const dialogs = document.querySelector('#vue-app').__vue_app__.config.globalProperties.$pinia._s.get('dialog');
+                   for (const d of [...dialogs.dialogStack]) dialogs.closeDialog({key: d.key}); }"""
+    )
+    tab.page.wait_for_function("() => document.querySelectorAll('.p-dialog-mask').length === 0", timeout=10_000)
+
+
 def visible_dialogs(tab: Page) -> list[str]:
     """Text of every open dialog (a missing-node report appears as one)."""
     return tab.evaluate("() => Array.from(document.querySelectorAll('.p-dialog')).map(d => d.innerText)")
