@@ -55,7 +55,7 @@ TITLE_HEIGHT, SLOT_HEIGHT, WIDGET_HEIGHT = 30, 20, 24
 PICTURES = {
     "LoadImage": (240, 0),
     "LoadVideo": (330, 0),
-    "SaveVideo": (300, 360),
+    "SaveVideo": (500, 360),  # room for a portrait-shaped result video
     "StyleHEAT_FaceAlign": (290, 0),
     "StyleHEAT_Invert": (170, 0),
     "StyleHEAT_VideoCrop": (100, 0),
