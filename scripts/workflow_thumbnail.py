@@ -29,6 +29,22 @@ def _bezier(start: tuple[float, float], end: tuple[float, float], steps: int = 2
     return points
 
 
+def _stage_chips(draw: ImageDraw.ImageDraw, groups: list[dict], top: float) -> None:
+    """The stages, left to right, as coloured chips in rows (the graph's reading order, large enough to read on a card)."""
+    font = ImageFont.load_default(size=22)
+    x, y = 16.0, top
+    for index, group in enumerate(groups):
+        width = draw.textlength(group["title"], font=font) + 20
+        if x + width > SIZE[0] - 16:
+            x, y = 16.0, y + 42
+        draw.rounded_rectangle((x, y, x + width, y + 34), radius=8, fill=_rgb(group["color"]))
+        draw.text((x + 10, y + 5), group["title"], fill=TEXT, font=font)
+        x += width + 6
+        if index < len(groups) - 1:  # an arrow to the next stage
+            draw.polygon([(x, y + 9), (x + 12, y + 17), (x, y + 25)], fill=TEXT)
+            x += 18
+
+
 def thumbnail(ui: dict, title: str) -> bytes:
     """JPEG bytes of the workflow drawn to fit SIZE, title on top."""
     nodes = {n["id"]: n for n in ui["nodes"]}
@@ -36,9 +52,9 @@ def thumbnail(ui: dict, title: str) -> bytes:
     boxes += [(g["bounding"][0], g["bounding"][1], g["bounding"][0] + g["bounding"][2], g["bounding"][1] + g["bounding"][3]) for g in ui["groups"]]
     left, top = min(b[0] for b in boxes), min(b[1] for b in boxes)
     right, bottom = max(b[2] for b in boxes), max(b[3] for b in boxes)
-    header = 56
-    scale = min((SIZE[0] - 24) / (right - left), (SIZE[1] - header - 16) / (bottom - top))
-    offset = ((SIZE[0] - (right - left) * scale) / 2, header + (SIZE[1] - header - (bottom - top) * scale) / 2)
+    header, footer = 56, 120
+    scale = min((SIZE[0] - 24) / (right - left), (SIZE[1] - header - footer) / (bottom - top))
+    offset = ((SIZE[0] - (right - left) * scale) / 2, header + (SIZE[1] - header - footer - (bottom - top) * scale) / 2)
 
     def at(x: float, y: float) -> tuple[float, float]:
         return (offset[0] + (x - left) * scale, offset[1] + (y - top) * scale)
@@ -62,6 +78,7 @@ def thumbnail(ui: dict, title: str) -> bytes:
         draw.rectangle((*at(x, y - 30), *at(x + w, y + h)), fill=fill, outline=(80, 80, 80))
         draw.rectangle((*at(x, y - 30), *at(x + w, y)), fill=NODE_TITLE)
     draw.text((16, 12), title, fill=(255, 255, 255), font=ImageFont.load_default(size=28))
+    _stage_chips(draw, ui["groups"], SIZE[1] - footer + 20)
     out = io.BytesIO()
     picture.save(out, format="JPEG", quality=88)
     return out.getvalue()
