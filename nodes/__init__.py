@@ -3,12 +3,23 @@
 Node ids and the order of their widgets are public API (saved workflows refer to them): only append.
 """
 
-from . import audio, comfy, edit, faces, invert, loaders, metrics, motion, render
+from . import audio, comfy, edit, faces, invert, loaders, metrics, motion, motion_controls, preview, render
 from .validation import guard_numbers
 
 comfy.register_model_folder()
 
-_NODES = {**loaders.NODES, **faces.NODES, **invert.NODES, **motion.NODES, **render.NODES, **edit.NODES, **audio.NODES, **metrics.NODES}
+_NODES = {
+    **loaders.NODES,
+    **faces.NODES,
+    **invert.NODES,
+    **motion.NODES,
+    **motion_controls.NODES,
+    **render.NODES,
+    **preview.NODES,
+    **edit.NODES,
+    **audio.NODES,
+    **metrics.NODES,
+}
 for _cls, _name in _NODES.values():
     guard_numbers(_cls, _name)
 

@@ -159,9 +159,9 @@ class AudioLipFlow:
 
 
 NODES = {
-    "StyleHEAT_LoadAudioModels": (LoadAudioModels, "StyleHEAT Load Audio Models (SadTalker)"),
-    "StyleHEAT_LoadAudio": (LoadAudio, "StyleHEAT Load Audio"),
-    "StyleHEAT_AudioFlow": (AudioFlow, "StyleHEAT Audio Flow"),
-    "StyleHEAT_LoadAudioWarper": (LoadAudioWarper, "StyleHEAT Load Audio Warper (paper)"),
-    "StyleHEAT_AudioLipFlow": (AudioLipFlow, "StyleHEAT Audio Lip Flow (paper AudioWarper)"),
+    "StyleHEAT_LoadAudioModels": (LoadAudioModels, "Load Audio Models (SadTalker)"),
+    "StyleHEAT_LoadAudio": (LoadAudio, "Load Audio (any file)"),
+    "StyleHEAT_AudioFlow": (AudioFlow, "Audio Flow"),
+    "StyleHEAT_LoadAudioWarper": (LoadAudioWarper, "Load Audio Warper (paper)"),
+    "StyleHEAT_AudioLipFlow": (AudioLipFlow, "Audio Lip Flow (paper)"),
 }

@@ -118,6 +118,6 @@ class DirectionFromPortraits:
 
 
 NODES = {
-    "StyleHEAT_StyleDirection": (StyleDirection, "StyleHEAT Style Direction"),
-    "StyleHEAT_DirectionFromPortraits": (DirectionFromPortraits, "StyleHEAT Direction From Portraits"),
+    "StyleHEAT_StyleDirection": (StyleDirection, "Style Direction"),
+    "StyleHEAT_DirectionFromPortraits": (DirectionFromPortraits, "Direction From Portraits"),
 }

@@ -10,6 +10,7 @@ from ..styleheat_core.preprocess.landmarks import ON_MISSING
 from ..styleheat_core.preprocess.paste_back import MASK_SHAPES, paste_back_frame
 from ..styleheat_core.preprocess.video_crop import CROP_MODES, CropOptions, crop_video
 from . import comfy
+from .preview import show
 from .types import CATEGORY, CROP, CropTransforms
 
 FACE_CATEGORY = f"{CATEGORY}/faces"
@@ -38,7 +39,8 @@ class FaceAlign:
         if image.shape[0] != 1:
             raise ValueError(f"Face Align takes one portrait; got {image.shape[0]} images (use Video Crop for frames)")
         aligned = align_portrait(image_to_uint8(image)[0], size=int(size), face_index=face_index)
-        return (uint8_to_image(aligned.image[None]), CropTransforms((aligned.transform,)))
+        crop = uint8_to_image(aligned.image[None])
+        return {"ui": show(crop), "result": (crop, CropTransforms((aligned.transform,)))}
 
 
 class VideoCrop:
@@ -67,7 +69,8 @@ class VideoCrop:
     def run(self, frames: torch.Tensor, mode: str, size: str, smoothing: float, face_index: int, on_missing: str, node_id=None):
         options = CropOptions(mode, int(size), smoothing, face_index, on_missing)
         result = crop_video(_frames_with_progress(frames, node_id), options)
-        return (uint8_to_image(result.crops), CropTransforms(tuple(result.transforms)))
+        crops = uint8_to_image(result.crops)
+        return {"ui": show(crops), "result": (crops, CropTransforms(tuple(result.transforms)))}
 
 
 def _frames_with_progress(frames: torch.Tensor, node_id):
@@ -120,7 +123,7 @@ class PasteBack:
 
 
 NODES = {
-    "StyleHEAT_FaceAlign": (FaceAlign, "StyleHEAT Face Align (portrait)"),
-    "StyleHEAT_VideoCrop": (VideoCrop, "StyleHEAT Video Crop (driving video)"),
-    "StyleHEAT_PasteBack": (PasteBack, "StyleHEAT Paste Back"),
+    "StyleHEAT_FaceAlign": (FaceAlign, "Face Align (portrait)"),
+    "StyleHEAT_VideoCrop": (VideoCrop, "Video Crop"),
+    "StyleHEAT_PasteBack": (PasteBack, "Paste Back"),
 }

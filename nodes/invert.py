@@ -10,6 +10,7 @@ from ..styleheat_core.pipeline.inversion import invert
 from ..styleheat_core.pipeline.refine import refine_inversion
 from ..styleheat_core.pipeline.source import SourceLatent
 from . import comfy
+from .preview import show_side_by_side
 from .types import CATEGORY, ENCODER, LATENT, REFINER, STYLEGAN
 
 
@@ -64,7 +65,8 @@ class Invert:
             )
             comfy.check_interrupted()
         latent = SourceLatent(inversion, stylegan, encoder if refine_steps == 0 else None)
-        return (latent, network_to_image(inversion.image256))
+        reconstruction = network_to_image(inversion.image256)
+        return {"ui": show_side_by_side(portrait, reconstruction), "result": (latent, reconstruction)}
 
 
-NODES = {"StyleHEAT_Invert": (Invert, "StyleHEAT Invert")}
+NODES = {"StyleHEAT_Invert": (Invert, "Invert")}

@@ -132,11 +132,11 @@ class LoadInversionRefiner:
 
 
 NODES = {
-    "StyleHEAT_LoadStyleGAN": (LoadStyleGAN, "StyleHEAT Load StyleGAN2"),
-    "StyleHEAT_LoadEncoder": (LoadEncoder, "StyleHEAT Load Inversion Encoder (e4e + HFGI)"),
-    "StyleHEAT_LoadMotionModels": (LoadMotionModels, "StyleHEAT Load Motion Models (warper + calibrator)"),
-    "StyleHEAT_LoadDeep3D": (LoadDeep3D, "StyleHEAT Load Deep3D (3DMM)"),
-    "StyleHEAT_LoadInversionRefiner": (LoadInversionRefiner, "StyleHEAT Load Inversion Refiner (VGG19 + PCA)"),
+    "StyleHEAT_LoadStyleGAN": (LoadStyleGAN, "Load StyleGAN2"),
+    "StyleHEAT_LoadEncoder": (LoadEncoder, "Load Inversion Encoder"),
+    "StyleHEAT_LoadMotionModels": (LoadMotionModels, "Load Motion Models"),
+    "StyleHEAT_LoadDeep3D": (LoadDeep3D, "Load Deep3D (3DMM)"),
+    "StyleHEAT_LoadInversionRefiner": (LoadInversionRefiner, "Load Inversion Refiner"),
 }
 
 
@@ -190,7 +190,7 @@ def default_expression_presets() -> ExpressionPresets:
 
 NODES.update(
     {
-        "StyleHEAT_LoadStyleDirections": (LoadStyleDirections, "StyleHEAT Load Style Directions"),
-        "StyleHEAT_LoadExpressionPresets": (LoadExpressionPresets, "StyleHEAT Load Expression Presets"),
+        "StyleHEAT_LoadStyleDirections": (LoadStyleDirections, "Load Style Directions"),
+        "StyleHEAT_LoadExpressionPresets": (LoadExpressionPresets, "Load Expression Presets"),
     }
 )

@@ -159,7 +159,7 @@ class VideoFlow:
 
 
 NODES = {
-    "StyleHEAT_3DMMExtract": (Extract3DMM, "StyleHEAT 3DMM Extract"),
-    "StyleHEAT_3DMMEdit": (Edit3DMM, "StyleHEAT 3DMM Edit (pose / expression)"),
-    "StyleHEAT_VideoFlow": (VideoFlow, "StyleHEAT Video Flow"),
+    "StyleHEAT_3DMMExtract": (Extract3DMM, "3DMM Extract"),
+    "StyleHEAT_3DMMEdit": (Edit3DMM, "3DMM Edit"),
+    "StyleHEAT_VideoFlow": (VideoFlow, "Video Flow"),
 }

@@ -17,7 +17,7 @@ class WarpFeatures:
         return {"required": {"latent": (LATENT,), "flow": (FLOW,)}}
 
     RETURN_TYPES = (FEATURES,)
-    RETURN_NAMES = ("features",)
+    RETURN_NAMES = ("warped_features",)  # wide enough that the frontend does not cut the title of a new node
     FUNCTION = "run"
     CATEGORY = CATEGORY
     DESCRIPTION = __doc__
@@ -74,7 +74,7 @@ class StyleGANDecode:
 
 
 NODES = {
-    "StyleHEAT_WarpFeatures": (WarpFeatures, "StyleHEAT Warp Features"),
-    "StyleHEAT_Calibrate": (Calibrate, "StyleHEAT Calibrate"),
-    "StyleHEAT_StyleGANDecode": (StyleGANDecode, "StyleHEAT StyleGAN Decode"),
+    "StyleHEAT_WarpFeatures": (WarpFeatures, "Warp Features"),
+    "StyleHEAT_Calibrate": (Calibrate, "Calibrate"),
+    "StyleHEAT_StyleGANDecode": (StyleGANDecode, "StyleGAN Decode"),
 }

@@ -1,8 +1,9 @@
-"""Write the example workflows: workflows/<name>.json (UI format) and workflows/api/<name>.json (its API twin).
+"""Write the example workflows: workflows/<title>.json (UI format, laid out by stage, with a <title>.jpg
+thumbnail for the Templates dialog) and workflows/api/<name>.json (its API twin).
 
 Each graph is described once below in API form; the UI file is laid out from it with the /object_info
 of a ComfyUI server started for the purpose (on a free port). Run after changing a graph:
-    .venv/bin/python -m scripts.build_workflows           # rewrite the files
+    .venv/bin/python -m scripts.build_workflows           # rewrite the files (stale ones are removed)
     .venv/bin/python -m scripts.build_workflows --check   # compare only, change nothing; exit 1 on drift
 """
 
@@ -15,10 +16,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from styleheat_core.io.atomic import atomic_write_text
+from styleheat_core.io.atomic import atomic_write_bytes
 
 from .comfyui_server import ROOT, ComfyUIServer
 from .workflow_format import to_ui
+from .workflow_thumbnail import thumbnail
 
 WORKFLOWS = ROOT / "workflows"
 PORTRAIT, VIDEO, SPEECH = "portrait.png", "driving.mp4", "speech.wav"
@@ -153,6 +155,42 @@ GRAPHS = {
     "joint_audio_video": joint_audio_video,"video_reenactment": video_reenactment, "attribute_editing": attribute_editing, "intuitive_editing": intuitive_editing}
 
 
+# How each workflow is listed in ComfyUI's Templates dialog: frontend 1.32.9 shows a pack's template under
+# its file name (and the same name as its description), so the UI file is named by its title.
+TITLES = {
+    "video_reenactment": "Video-driven talking face",
+    "audio_driven": "Speech-driven talking face",
+    "joint_audio_video": "Lips from speech, head from video",
+    "attribute_editing": "Ageing over the video",
+    "intuitive_editing": "Turn a still portrait",
+}
+USAGE = """Put the StyleHEAT checkpoints in ComfyUI/models/styleheat (python -m styleheat_core.download fetches them).
+Read left to right: Models -> Portrait -> Driving -> Motion -> Edit -> Render -> Save.
+Pick your portrait{media} in the Load nodes and press Run; Save Video writes output/styleheat/.
+Tuning an edit? Add Preview Frames after it and run only that node (right-click > Queue Selected Output Nodes):
+a few frames render instead of the whole video."""
+MEDIA = {
+    "video_reenactment": " and driving video",
+    "audio_driven": " and speech",
+    "joint_audio_video": ", speech and driving video",
+    "attribute_editing": " and driving video",
+    "intuitive_editing": "",
+}
+
+
+def title(name: str) -> str:
+    """The workflow's title: its file name in workflows/ and its name in the Templates dialog."""
+    return TITLES.get(name, name.replace("_", " ").capitalize())
+
+
+def ui_path(name: str) -> Path:
+    return WORKFLOWS / f"{title(name)}.json"
+
+
+def api_path(name: str) -> Path:
+    return WORKFLOWS / "api" / f"{name}.json"
+
+
 def fetch_object_info() -> dict:
     """/object_info of a private ComfyUI server with this pack (started on a free port, stopped again)."""
     with tempfile.TemporaryDirectory() as base:
@@ -163,31 +201,41 @@ def fetch_object_info() -> dict:
             server.stop()
 
 
-def render(info: dict) -> dict[str, str]:
-    """{path under workflows/: file text} of every example workflow, UI and API form."""
+def render(info: dict) -> dict[str, bytes]:
+    """{path under workflows/: file content} of every example workflow: UI form + thumbnail, and the API twin."""
     files = {}
     for name, build in GRAPHS.items():
         api = dict(sorted(build().items(), key=lambda item: int(item[0])))
         for node in api.values():
             node.setdefault("_meta", {"title": info[node["class_type"]]["display_name"]})
-        files[f"api/{name}.json"] = json.dumps(api, indent=1) + "\n"
-        files[f"{name}.json"] = json.dumps(to_ui(api, info), indent=1) + "\n"
+        ui = to_ui(api, info, note=USAGE.format(media=MEDIA.get(name, "")))
+        files[str(api_path(name).relative_to(WORKFLOWS))] = (json.dumps(api, indent=1) + "\n").encode()
+        files[str(ui_path(name).relative_to(WORKFLOWS))] = (json.dumps(ui, indent=1) + "\n").encode()
+        files[str(ui_path(name).with_suffix(".jpg").relative_to(WORKFLOWS))] = thumbnail(ui, title(name))
     return files
 
 
-def differences(files: dict[str, str], folder: Path, context_lines: int = 12) -> list[str]:
+def _generated_files(folder: Path) -> list[Path]:
+    """The files in `folder` that this script writes (UI workflows, thumbnails, API twins)."""
+    return sorted([*folder.glob("*.json"), *folder.glob("*.jpg"), *folder.glob("api/*.json")])
+
+
+def differences(files: dict[str, bytes], folder: Path, context_lines: int = 12) -> list[str]:
     """What differs between the rendered `files` and `folder`: a short diff per changed file, missing and unknown files."""
     found = []
-    for relative, text in files.items():
+    for relative, content in files.items():
         path = folder / relative
         if not path.is_file():
             found.append(f"missing  {relative}")
-        elif path.read_text() != text:
-            diff = difflib.unified_diff(path.read_text().splitlines(), text.splitlines(), f"{relative} (on disk)", f"{relative} (generated)", lineterm="", n=1)
+        elif path.read_bytes() != content:
+            if relative.endswith(".jpg"):
+                found.append(f"differs  {relative} (thumbnail)")
+                continue
+            diff = difflib.unified_diff(path.read_text().splitlines(), content.decode().splitlines(), f"{relative} (on disk)", f"{relative} (generated)", lineterm="", n=1)
             lines = list(diff)
             shown = lines[:context_lines] + ([f"... ({len(lines) - context_lines} more diff lines)"] if len(lines) > context_lines else [])
             found.append(f"differs  {relative}\n    " + "\n    ".join(shown))
-    for path in sorted(folder.glob("*.json")) + sorted(folder.glob("api/*.json")):
+    for path in _generated_files(folder):
         if str(path.relative_to(folder)) not in files:
             found.append(f"unknown  {path.relative_to(folder)} (not generated by scripts/build_workflows.py)")
     return found
@@ -205,8 +253,11 @@ def main(argv: list[str] | None = None) -> int:
             print(line)
         print(f"{len(found)} difference(s) between {args.dir} and the graphs in scripts/build_workflows.py" if found else f"{args.dir} is up to date")
         return 1 if found else 0
-    for relative, text in files.items():
-        atomic_write_text(args.dir / relative, text)
+    for stale in _generated_files(args.dir):
+        if str(stale.relative_to(args.dir)) not in files:
+            stale.unlink()
+    for relative, content in files.items():
+        atomic_write_bytes(args.dir / relative, content)
         print(f"wrote {args.dir / relative}")
     return 0
 

@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from .workflow_layout import NOTE_WIDTH, has_seed_control, lay_out, node_size
+
 WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
+SEED_CONTROL = "fixed"  # 'control after generate' of seed widgets: pinned, so a shared workflow reproduces
+NOTE = "Note"
+CANVAS_ONLY = {NOTE, "MarkdownNote"}
 
 
 def _inputs(info: dict) -> list[tuple[str, Any]]:
@@ -25,8 +30,15 @@ def is_widget(spec: Any) -> bool:
     return isinstance(kind, list) or kind in WIDGET_TYPES
 
 
-def to_ui(api: dict, object_info: dict) -> dict:
-    """A UI-format workflow (frontend schema 0.4) for an API-format graph."""
+def _size(node: dict, object_info: dict) -> tuple[float, float]:
+    info = object_info[node["class_type"]]
+    sockets = [name for name, spec in _inputs(info) if not is_widget(spec)]
+    widgets = [(name, spec, node["inputs"].get(name)) for name, spec in _inputs(info) if is_widget(spec)]
+    return node_size(node["class_type"], _title(node, object_info), sockets, info["output_name"], widgets)
+
+
+def to_ui(api: dict, object_info: dict, note: str = "") -> dict:
+    """A UI-format workflow (frontend schema 0.4) for an API-format graph, laid out by stage (see workflow_layout)."""
     nodes, links = [], []
     outgoing: dict[tuple[str, int], list[int]] = {}
     for target, node in api.items():
@@ -37,6 +49,9 @@ def to_ui(api: dict, object_info: dict) -> dict:
                 kind = object_info[api[source]["class_type"]]["output"][slot]
                 links.append([link_id, int(source), slot, int(target), name, kind])
                 outgoing.setdefault((source, slot), []).append(link_id)
+    sizes = {node_id: _size(node, object_info) for node_id, node in api.items()}
+    wrapped = sum(-(-max(len(line), 1) * 7 // (NOTE_WIDTH - 30)) for line in note.splitlines())  # ~7 px a character
+    layout = lay_out(api, sizes, note_height=max(80.0, 16.0 * wrapped + 40))
     for order, (node_id, node) in enumerate(api.items()):
         info = object_info[node["class_type"]]
         inputs, widgets = [], []
@@ -47,6 +62,8 @@ def to_ui(api: dict, object_info: dict) -> dict:
             if is_widget(spec):
                 default = spec[1].get("default") if len(spec) > 1 else None
                 widgets.append(default if isinstance(value, list) or name not in node["inputs"] else value)
+                if has_seed_control(name, spec):
+                    widgets.append(SEED_CONTROL)
                 if link is None:
                     continue
                 slot["widget"] = {"name": name}
@@ -55,12 +72,13 @@ def to_ui(api: dict, object_info: dict) -> dict:
             {"name": out_name, "type": kind, "links": outgoing.get((node_id, slot), []), "slot_index": slot}
             for slot, (kind, out_name) in enumerate(zip(info["output"], info["output_name"]))
         ]
+        box = layout.boxes[node_id]
         nodes.append(
             {
                 "id": int(node_id),
                 "type": node["class_type"],
-                "pos": [40 + 360 * (order % 5), 60 + 420 * (order // 5)],
-                "size": [320, 60 + 26 * (len(inputs) + len(widgets))],
+                "pos": [box.x, box.y],
+                "size": [box.width, box.height],
                 "flags": {},
                 "order": order,
                 "mode": 0,
@@ -68,20 +86,48 @@ def to_ui(api: dict, object_info: dict) -> dict:
                 "outputs": outputs,
                 "properties": {"Node name for S&R": node["class_type"]},
                 "widgets_values": widgets,
-                "title": node.get("_meta", {}).get("title", info.get("display_name", node["class_type"])),
+                "title": _title(node, object_info),
             }
         )
+    last_id = max(int(i) for i in api)
+    if note:
+        nodes.append(_note_node(last_id + 1, len(nodes), layout.note, note))
     ui_links = [[l[0], l[1], l[2], l[3], _slot_of(nodes, l[3], l[4]), l[5]] for l in links]
+    groups = [{"id": i + 1, "title": g["title"], "bounding": g["bounding"], "color": g["color"], "font_size": 24, "flags": {}} for i, g in enumerate(layout.groups)]
     return {
-        "last_node_id": max(int(i) for i in api),
+        "last_node_id": last_id + (1 if note else 0),
         "last_link_id": len(links),
         "nodes": nodes,
         "links": ui_links,
-        "groups": [],
+        "groups": groups,
         "config": {},
-        "extra": {},
+        "extra": {"ds": _view(nodes, groups)},
         "version": 0.4,
     }
+
+
+def _title(node: dict, object_info: dict) -> str:
+    info = object_info[node["class_type"]]
+    return node.get("_meta", {}).get("title", info.get("display_name", node["class_type"]))
+
+
+def _note_node(node_id: int, order: int, box, text: str) -> dict:
+    """The frontend's Note node (a canvas-only node: it never reaches the server)."""
+    return {
+        "id": node_id, "type": NOTE, "pos": [box.x, box.y], "size": [box.width, box.height], "flags": {}, "order": order, "mode": 0,
+        "inputs": [], "outputs": [], "properties": {}, "widgets_values": [text], "title": "How to use this workflow", "color": "#443322", "bgcolor": "#665533",
+    }
+
+
+def _view(nodes: list[dict], groups: list[dict]) -> dict:
+    """The canvas offset and zoom a workflow opens with: the whole graph in a 1600x900 window, or, for a long graph,
+    its left part (the note and the first stages) at half size, where titles and widgets are still drawn."""
+    left = min([n["pos"][0] for n in nodes] + [g["bounding"][0] for g in groups])
+    top = min([n["pos"][1] - 30 for n in nodes] + [g["bounding"][1] for g in groups])
+    right = max([n["pos"][0] + n["size"][0] for n in nodes] + [g["bounding"][0] + g["bounding"][2] for g in groups])
+    bottom = max([n["pos"][1] + n["size"][1] for n in nodes] + [g["bounding"][1] + g["bounding"][3] for g in groups])
+    scale = round(max(0.5, min(1.0, 1500 / (right - left), 820 / (bottom - top))), 3)
+    return {"scale": scale, "offset": [round(60 / scale - left, 1), round(50 / scale - top, 1)]}
 
 
 def _slot_of(nodes: list[dict], node_id: int, name: str) -> int:
@@ -94,7 +140,7 @@ def to_api(ui: dict, object_info: dict) -> dict:
     links = {l[0]: l for l in ui["links"]}
     api = {}
     for node in ui["nodes"]:
-        if node.get("mode", 0) != 0:
+        if node.get("mode", 0) != 0 or node["type"] in CANVAS_ONLY:
             continue
         info = object_info[node["type"]]
         linked = {slot["name"]: links[slot["link"]] for slot in node.get("inputs", []) if slot.get("link") is not None}
@@ -102,6 +148,8 @@ def to_api(ui: dict, object_info: dict) -> dict:
         inputs: dict[str, Any] = {}
         for name, spec in _inputs(info):
             value = next(widgets) if is_widget(spec) else None
+            if has_seed_control(name, spec):
+                next(widgets)
             if name in linked:
                 inputs[name] = [str(linked[name][1]), linked[name][2]]
             elif is_widget(spec):

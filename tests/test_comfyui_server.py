@@ -10,6 +10,7 @@ import pytest
 import soundfile
 from PIL import Image
 
+from scripts.build_workflows import GRAPHS, api_path, ui_path
 from scripts.comfyui_server import COMFYUI_DIR, ComfyUIError, ComfyUIServer, error_message
 from scripts.workflow_format import to_api
 from tests.support.clips import cut_clip
@@ -21,17 +22,16 @@ from tests.support.snapshot import changes, tree_state
 SPEECH = MEDIA_DIR / "speech_radio34_16k.wav"
 
 pytestmark = [pytest.mark.media, pytest.mark.skipif(not MEDIA_DIR.is_dir(), reason=f"real media folder {MEDIA_DIR} is absent")]
-WORKFLOWS = ROOT / "workflows"
-NAMES = sorted(p.stem for p in WORKFLOWS.glob("*.json"))
+NAMES = sorted(GRAPHS)
 FRAMES = 3
 CARD_NODES = {
-    "StyleHEAT_Invert": "StyleHEAT Invert",
-    "StyleHEAT_3DMMExtract": "StyleHEAT 3DMM Extract",
-    "StyleHEAT_VideoFlow": "StyleHEAT Video Flow",
-    "StyleHEAT_WarpFeatures": "StyleHEAT Warp Features",
-    "StyleHEAT_Calibrate": "StyleHEAT Calibrate",
-    "StyleHEAT_StyleGANDecode": "StyleHEAT StyleGAN Decode",
-    "StyleHEAT_StyleDirection": "StyleHEAT Style Direction",
+    "StyleHEAT_Invert": "Invert",
+    "StyleHEAT_3DMMExtract": "3DMM Extract",
+    "StyleHEAT_VideoFlow": "Video Flow",
+    "StyleHEAT_WarpFeatures": "Warp Features",
+    "StyleHEAT_Calibrate": "Calibrate",
+    "StyleHEAT_StyleGANDecode": "StyleGAN Decode",
+    "StyleHEAT_StyleDirection": "Style Direction",
 }
 
 
@@ -63,7 +63,7 @@ def object_info(server):
 
 
 def _api(name: str) -> dict:
-    return json.loads((WORKFLOWS / "api" / f"{name}.json").read_text())
+    return json.loads(api_path(name).read_text())
 
 
 def _tiny(graph: dict) -> dict:
@@ -89,7 +89,7 @@ def test_object_info_lists_every_node_with_socket_types(object_info):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_ui_workflow_and_api_twin_agree(name, object_info):
-    ui = json.loads((WORKFLOWS / f"{name}.json").read_text())
+    ui = json.loads(ui_path(name).read_text())
     assert to_api(ui, object_info) == _api(name)
 
 

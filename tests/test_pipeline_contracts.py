@@ -25,7 +25,7 @@ from styleheat_core.pipeline.motion import CoefficientMotion
 from styleheat_core.pipeline.source import ScheduledEdit, SourceLatent
 from styleheat_core.preprocess.semantics import semantic_windows
 from tests.support.golden import GoldenCase, network_state_dict
-from tests.support.pack import node, pack
+from tests.support.pack import node, pack, results
 
 FRAMES = 3
 PRECISIONS = (torch.float32, torch.bfloat16)
@@ -133,7 +133,7 @@ def test_decode_loads_every_network_it_needs_in_one_call(networks, monkeypatch):
     monkeypatch.setattr(comfy, "model_management", SimpleNamespace(load_models_gpu=lambda patchers: calls.append(list(patchers)), throw_exception_if_processing_interrupted=lambda: None))
     monkeypatch.setattr(comfy, "comfy_utils", None)
     stylegan, encoder, motion_models = (comfy.ManagedModel(net, patcher=name) for net, name in ((generator, "stylegan"), (encoders, "encoder"), (motion, "motion")))
-    (latent, _) = node("StyleHEAT_Invert").run(stylegan, encoder, (portrait.permute(0, 2, 3, 1) + 1) / 2, 0)
+    (latent, _) = results(node("StyleHEAT_Invert").run(stylegan, encoder, (portrait.permute(0, 2, 3, 1) + 1) / 2, 0))
     assert calls == [["stylegan", "encoder"]]
     (edited,) = node("StyleHEAT_StyleDirection").run(latent, "direction input", 1.0, False, "", pack().nodes.types.LatentDirection(torch.ones(1, 512) * 0.01, "test"))
     track = pack().nodes.types.CoefficientTrack(coefficients)

@@ -25,3 +25,8 @@ def pack() -> ModuleType:
 def node(node_id: str):
     """A fresh instance of a registered node class."""
     return pack().NODE_CLASS_MAPPINGS[node_id]()
+
+
+def results(output) -> tuple:
+    """A node's outputs, whether it returned them plainly or with an on-node preview ({"ui": ..., "result": ...})."""
+    return output["result"] if isinstance(output, dict) else output
