@@ -61,8 +61,8 @@ class StyleDirection:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "latent": (LATENT,),
-                "edit": (list(EDITS), {"default": next(iter(EDITS))}),
+                "latent": (LATENT, {"tooltip": "the inverted portrait (Invert), possibly already edited"}),
+                "edit": (list(EDITS), {"default": next(iter(EDITS)), "tooltip": "which attribute to change; 'direction input' uses the connected direction"}),
                 "strength": ("FLOAT", {"default": 5.0, "min": STRENGTH_RANGE[0], "max": STRENGTH_RANGE[1], "step": 0.5, "tooltip": "official: age -5 young / +5 old, beard -20, lip +20"}),
                 "ramp": ("BOOLEAN", {"default": False, "tooltip": f"with schedule '{RAMP_TOGGLE}': grow the edit from 0 at the first frame to `strength` at the last"}),
                 "direction_file": ("STRING", {"default": "", "tooltip": "custom edit: file name under models/styleheat (.pt/.npy/.safetensors)"}),
@@ -77,6 +77,7 @@ class StyleDirection:
 
     RETURN_TYPES = (LATENT,)
     RETURN_NAMES = ("latent",)
+    OUTPUT_TOOLTIPS = ("the portrait with this edit scheduled over the frames (computed per frame when rendering)",)
     FUNCTION = "run"
     CATEGORY = f"{CATEGORY}/editing"
     DESCRIPTION = __doc__
@@ -106,6 +107,7 @@ class DirectionFromPortraits:
 
     RETURN_TYPES = (DIRECTION,)
     RETURN_NAMES = ("direction",)
+    OUTPUT_TOOLTIPS = ("a W+ direction for Style Direction (edit 'direction input')",)
     FUNCTION = "run"
     CATEGORY = f"{CATEGORY}/editing"
     DESCRIPTION = __doc__

@@ -21,13 +21,13 @@ class Invert:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "stylegan": (STYLEGAN,),
-                "encoder": (ENCODER,),
+                "stylegan": (STYLEGAN, {"tooltip": "from Load StyleGAN2"}),
+                "encoder": (ENCODER, {"tooltip": "from Load Inversion Encoder (e4e + HFGI)"}),
                 "portrait": ("IMAGE", {"tooltip": "one FFHQ-aligned portrait (StyleHEAT Face Align)"}),
                 "refine_steps": ("INT", {"default": 0, "min": 0, "max": 1000, "tooltip": "optimisation steps after encoding (needs a refiner); 0 = encode only"}),
             },
             "optional": {
-                "refiner": (REFINER,),
+                "refiner": (REFINER, {"tooltip": "from Load Inversion Refiner; needed when refine_steps > 0"}),
                 "early_stop_patience": ("INT", {"default": 0, "min": 0, "max": 1000, "tooltip": "stop refining after this many steps without improvement; 0 = run every step (official)"}),
                 "min_improvement": ("FLOAT", {"default": 0.001, "min": 0.0, "max": 0.5, "step": 0.0005, "tooltip": "relative loss decrease that counts as an improvement (0.001 = 0.1 %)"}),
             },
@@ -36,6 +36,10 @@ class Invert:
 
     RETURN_TYPES = (LATENT, "IMAGE")
     RETURN_NAMES = ("latent", "reconstruction")
+    OUTPUT_TOOLTIPS = (
+        "the portrait in StyleGAN2 terms (W+ codes and the 64x64 feature), for Style Direction and Warp Features",
+        "what StyleGAN2 makes of the portrait (256², the image the motion networks see); compare it with the input",
+    )
     FUNCTION = "run"
     CATEGORY = CATEGORY
     DESCRIPTION = __doc__

@@ -46,6 +46,7 @@ class LoadStyleGAN:
 
     RETURN_TYPES = (STYLEGAN,)
     RETURN_NAMES = ("stylegan",)
+    OUTPUT_TOOLTIPS = ("the StyleGAN2 generator, for Invert, Decode, Render Video and Audio Lip Flow",)
     FUNCTION = "load"
     CATEGORY = LOADER_CATEGORY
     DESCRIPTION = __doc__
@@ -64,6 +65,7 @@ class LoadEncoder:
 
     RETURN_TYPES = (ENCODER,)
     RETURN_NAMES = ("encoder",)
+    OUTPUT_TOOLTIPS = ("e4e + HFGI, for Invert (and for re-decoding Style Direction edits)",)
     FUNCTION = "load"
     CATEGORY = LOADER_CATEGORY
     DESCRIPTION = __doc__
@@ -83,6 +85,7 @@ class LoadMotionModels:
 
     RETURN_TYPES = (MOTION_MODELS,)
     RETURN_NAMES = ("motion_models",)
+    OUTPUT_TOOLTIPS = ("the video warper and the calibration network, for Video Flow, Audio Flow and Calibrate",)
     FUNCTION = "load"
     CATEGORY = LOADER_CATEGORY
     DESCRIPTION = __doc__
@@ -101,6 +104,7 @@ class LoadDeep3D:
 
     RETURN_TYPES = (DEEP3D,)
     RETURN_NAMES = ("deep3d",)
+    OUTPUT_TOOLTIPS = ("the 3DMM regressor and its crop landmarks, for 3DMM Extract",)
     FUNCTION = "load"
     CATEGORY = LOADER_CATEGORY
     DESCRIPTION = __doc__
@@ -121,6 +125,7 @@ class LoadInversionRefiner:
 
     RETURN_TYPES = (REFINER,)
     RETURN_NAMES = ("refiner",)
+    OUTPUT_TOOLTIPS = ("the optimisation-inversion loss, for Invert's refine_steps",)
     FUNCTION = "load"
     CATEGORY = LOADER_CATEGORY
     DESCRIPTION = __doc__
@@ -149,6 +154,7 @@ class LoadStyleDirections:
 
     RETURN_TYPES = (STYLE_DIRECTIONS,)
     RETURN_NAMES = ("directions",)
+    OUTPUT_TOOLTIPS = ("the official age / pose directions and GANSpace PCA, for Style Direction",)
     FUNCTION = "load"
     CATEGORY = LOADER_CATEGORY
     DESCRIPTION = __doc__
@@ -175,6 +181,7 @@ class LoadExpressionPresets:
 
     RETURN_TYPES = (EXPRESSION_VECTORS,)
     RETURN_NAMES = ("expression_presets",)
+    OUTPUT_TOOLTIPS = ("the official expression vectors, for 3DMM Edit and Motion Controls",)
     FUNCTION = "load"
     CATEGORY = LOADER_CATEGORY
     DESCRIPTION = __doc__
