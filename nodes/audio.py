@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import math
 import os
 
 import torch
@@ -12,6 +14,7 @@ from ..styleheat_core.audio.sadtalker import COEFF_DIM, PoseOptions
 from ..styleheat_core.audio.waveform import speech_16k
 from ..styleheat_core.io.loaders import load_audio_warper, load_sadtalker_audio
 from ..styleheat_core.pipeline.audio_motion import LipMotion
+from ..styleheat_core.pipeline.frame_clock import check_fps
 from ..styleheat_core.pipeline.motion import CoefficientMotion
 from ..styleheat_core.preprocess.video_io import read_soundtrack
 from . import comfy
@@ -19,6 +22,7 @@ from .loaders import LOADER_CATEGORY, _file_input
 from .motion import MOTION_CATEGORY
 from .types import AUDIO_MODELS, AUDIO_WARPER, CATEGORY, COEFFS, FLOW, MOTION_MODELS, STYLEGAN, CoefficientTrack
 
+logger = logging.getLogger("styleheat")
 AUDIO_EXTENSIONS = {".wav", ".mp3", ".flac", ".ogg", ".m4a", ".aac", ".mp4", ".mov", ".mkv", ".webm"}
 
 
@@ -108,11 +112,17 @@ class AudioFlow:
     DESCRIPTION = __doc__
 
     def run(self, motion_models, audio_models, source: CoefficientTrack, audio, fps, pose_style, still, blink, seed, pose_from=None):
+        fps = check_fps(fps, "Audio Flow fps")
+        if pose_from is not None and pose_from.fps is not None and not math.isclose(pose_from.fps, fps, rel_tol=1e-4):
+            logger.warning(
+                "Audio Flow: 'pose_from' was extracted at %g fps but the speech is framed at %g fps, so the head motion plays %.3gx "
+                "as fast as in the driving video; set fps to %g to keep its timing", pose_from.fps, fps, fps / pose_from.fps, pose_from.fps,
+            )
         (nets,) = comfy.ready(audio_models)
         reference_pose = None if pose_from is None else pose_from.vectors[:, :COEFF_DIM]
         options = PoseOptions(style=pose_style, still=still, reference_pose=reference_pose, blink=blink, seed=seed)
         vectors = audio_drive(nets, audio, source.vectors[0], fps, options).semantics
-        return (CoefficientMotion(motion_models, vectors), CoefficientTrack(vectors, source.vectors[0]))
+        return (CoefficientMotion(motion_models, vectors, fps), CoefficientTrack(vectors, source.vectors[0], fps))
 
 
 class LoadAudioWarper:
@@ -154,6 +164,9 @@ class AudioLipFlow:
     DESCRIPTION = __doc__
 
     def run(self, stylegan, audio_warper, flow, audio, fps):
+        fps = check_fps(fps, "Audio Lip Flow fps")
+        if flow.fps is not None and not math.isclose(flow.fps, fps, rel_tol=1e-4):
+            raise ValueError(f"Audio Lip Flow: the flow runs at {flow.fps:g} fps but fps is {fps:g}; set fps to {flow.fps:g} so lips and motion share one frame clock")
         return (LipMotion(flow, stylegan, audio_warper, mel_frames(speech_16k(audio), fps)),)
 
 

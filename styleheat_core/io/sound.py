@@ -121,3 +121,38 @@ def file_sound(source: str | Path | BinaryIO) -> FileSound | None:
         return FileSound(source)
     except ValueError:
         return None
+
+
+@dataclass(frozen=True)
+class LaterSound:
+    """A sound source from sample `skip` on (the sound of a clip that starts later in the video)."""
+
+    sound: SoundSource
+    skip: int
+
+    @property
+    def rate(self) -> int:
+        return self.sound.rate
+
+    @property
+    def channels(self) -> int:
+        return self.sound.channels
+
+    @property
+    def num_samples(self) -> int:
+        return max(self.sound.num_samples - self.skip, 0)
+
+    def blocks(self) -> Iterator[np.ndarray]:
+        skipped = 0
+        for block in self.sound.blocks():
+            if skipped + block.shape[1] <= self.skip:
+                skipped += block.shape[1]
+                continue
+            yield block[:, max(self.skip - skipped, 0) :]
+            skipped = self.skip
+
+
+def sound_from(sound: SoundSource, seconds: float) -> SoundSource:
+    """The part of `sound` after `seconds` (the sound itself when that is 0)."""
+    skip = round(seconds * sound.rate)
+    return sound if skip <= 0 else LaterSound(sound, skip)
