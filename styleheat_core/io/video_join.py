@@ -32,9 +32,10 @@ def join_segments(
         with av.open(str(segments[0])) as first:
             stream = container.add_stream_from_template(first.streams.video[0])
         muxer = SoundMuxer(container, sound, rate) if sound is not None else None
+        delays = [_decode_delay(Path(segment)) for segment in segments]
         frames = 0
-        for segment in segments:
-            frames = _copy_packets(Path(segment), container, stream, frames, rate, muxer)
+        for segment, delay in zip(segments, delays):
+            frames = _copy_packets(Path(segment), container, stream, frames, rate, max(delays) - delay, muxer)
         if muxer is not None:
             muxer.finish(frames)
     except BaseException:
@@ -43,19 +44,28 @@ def join_segments(
     return finish_output(container, path)
 
 
-def _copy_packets(segment: Path, container, stream, start: int, rate: Fraction, muxer: SoundMuxer | None) -> int:
-    """Copy one segment's packets shifted to frame `start`; returns the frame count after it."""
+def _decode_delay(segment: Path) -> Fraction:
+    """How long (seconds) the segment's first decode time lies before its first frame (B-frame reordering; 0 without)."""
+    with av.open(str(segment)) as source:
+        video = source.streams.video[0]
+        first = next((packet.dts for packet in source.demux(video) if packet.dts is not None), 0)
+        return max(-first * video.time_base, Fraction(0))
+
+
+def _copy_packets(segment: Path, container, stream, start: int, rate: Fraction, earlier: Fraction, muxer: SoundMuxer | None) -> int:
+    """Copy one segment's packets shifted to frame `start`, decode times `earlier` seconds sooner (so every segment
+    has the longest reordering delay and decode times keep rising across joins); returns the frame count after it."""
     frames = start
     with av.open(str(segment)) as source:
         video = source.streams.video[0]
-        shift = start / rate / video.time_base
-        if shift.denominator != 1:
+        shift, lead = start / rate / video.time_base, earlier / video.time_base
+        if shift.denominator != 1 or lead.denominator != 1:
             raise ValueError(f"segment {segment}: its time base {video.time_base} cannot express frame {start} at {rate} fps exactly")
         for packet in source.demux(video):
             if packet.dts is None:
                 continue
             packet.pts += int(shift)
-            packet.dts += int(shift)
+            packet.dts += int(shift - lead)
             packet.stream = stream
             container.mux(packet)
             frames += 1
