@@ -14,7 +14,7 @@ from ..styleheat_core.audio.sadtalker import COEFF_DIM, PoseOptions
 from ..styleheat_core.audio.waveform import speech_16k
 from ..styleheat_core.io.loaders import load_audio_warper, load_sadtalker_audio
 from ..styleheat_core.pipeline.audio_motion import LipMotion
-from ..styleheat_core.pipeline.frame_clock import check_fps
+from ..styleheat_core.pipeline.frame_clock import DEFAULT_FPS, check_fps
 from ..styleheat_core.pipeline.motion import CoefficientMotion
 from ..styleheat_core.preprocess.video_io import read_soundtrack
 from . import comfy
@@ -91,7 +91,7 @@ class AudioFlow:
                 "audio_models": (AUDIO_MODELS,),
                 "source": (COEFFS, {"tooltip": "the portrait's own coefficients (3DMM Extract on the portrait)"}),
                 "audio": ("AUDIO",),
-                "fps": ("FLOAT", {"default": 25.0, "min": 1.0, "max": 240.0, "step": 0.01}),
+                "fps": ("FLOAT", {"default": 25.0, "min": 0.0, "max": 240.0, "step": 0.01, "tooltip": "frames per second of the motion; 0 = the frame rate of 'pose_from' (else 25)"}),
                 "pose_style": ("INT", {"default": 0, "min": 0, "max": 45, "tooltip": "SadTalker head-motion style"}),
                 "still": ("BOOLEAN", {"default": False, "tooltip": "keep the source's head pose (lips and expression only)"}),
                 "blink": ("BOOLEAN", {"default": True}),
@@ -112,7 +112,7 @@ class AudioFlow:
     DESCRIPTION = __doc__
 
     def run(self, motion_models, audio_models, source: CoefficientTrack, audio, fps, pose_style, still, blink, seed, pose_from=None):
-        fps = check_fps(fps, "Audio Flow fps")
+        fps = check_fps(fps or (pose_from.fps if pose_from is not None and pose_from.fps else DEFAULT_FPS), "Audio Flow fps")
         if pose_from is not None and pose_from.fps is not None and not math.isclose(pose_from.fps, fps, rel_tol=1e-4):
             logger.warning(
                 "Audio Flow: 'pose_from' was extracted at %g fps but the speech is framed at %g fps, so the head motion plays %.3gx "

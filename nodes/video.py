@@ -11,7 +11,6 @@ import torch
 
 from ..styleheat_core.pipeline.image_format import image_to_uint8
 from ..styleheat_core.preprocess.video_io import VideoFile
-from . import comfy
 
 
 def video_file(video: Any) -> VideoFile:
@@ -61,7 +60,5 @@ def image_digest(frames: torch.Tensor) -> str:
 
 
 def free_memory() -> int:
-    """Bytes of CPU memory free for outputs (ComfyUI's own figure inside ComfyUI)."""
-    if comfy.model_management is not None:
-        return int(comfy.model_management.get_free_memory(torch.device("cpu")))
+    """Bytes of CPU memory free for outputs (what ComfyUI's get_free_memory reports for the CPU, too)."""
     return int(psutil.virtual_memory().available)

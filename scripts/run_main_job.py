@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -18,6 +19,13 @@ from PIL import Image
 from .comfyui_server import ROOT, ComfyUIError, ComfyUIServer
 
 WORKFLOW = ROOT / "workflows" / "api" / "video_reenactment.json"
+
+
+def rendered_video(server: ComfyUIServer, entry: dict, graph: dict) -> Path:
+    """The file StyleHEAT Render Video saved, as its UI output names it."""
+    render_id = next(node_id for node_id, node in graph.items() if node["class_type"] == "StyleHEAT_RenderVideo")
+    (saved,) = entry["outputs"][render_id]["images"]
+    return server.output_dir / saved["subfolder"] / saved["filename"]
 
 
 def run(portrait: Path, video: Path, out: Path, models: Path, size: str = "1024", port: int = 8199) -> Path:
@@ -33,10 +41,11 @@ def run(portrait: Path, video: Path, out: Path, models: Path, size: str = "1024"
             shutil.copyfile(video, server.input_dir / f"driving{video.suffix.lower()}")
             graph["8"]["inputs"]["file"] = f"driving{video.suffix.lower()}"
             graph["14"]["inputs"]["size"] = size
-            server.run(graph, timeout=24 * 3600)
-            (produced,) = sorted(server.output_dir.rglob("*.mp4"))
+            entry = server.run(graph, timeout=24 * 3600)
             out.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(produced, out)
+            partial = out.with_name(f"{out.stem}.partial{out.suffix}")
+            shutil.copyfile(rendered_video(server, entry, graph), partial)
+            os.replace(partial, out)
         finally:
             server.stop()
     return out

@@ -111,6 +111,16 @@ class RenderJob:
             check_fps(self.fps, "--fps")
 
 
+def required_models(job: RenderJob) -> list[str]:
+    """The official files the job reads (checked before any work starts)."""
+    keys = ["deep3d", "bfm_landmarks", "stylegan", "e4e", "hfgi", "styleheat"]
+    if job.audio is not None:
+        keys.append("sadtalker_256")
+    for edit in job.edits:
+        keys.append("ganspace" if edit.name in GANSPACE_PRESETS else f"interfacegan_{INTERFACEGAN_PRESETS[edit.name]}")
+    return keys
+
+
 @dataclass(frozen=True)
 class Motion:
     """(N, 73) motion vectors and the frame rate they were made at."""
@@ -184,6 +194,8 @@ def soundtrack(job: RenderJob, log: Callable[[str], None]) -> SoundSource | None
 
 def run(job: RenderJob, ranks: Ranks = Ranks(), log: Callable[[str], None] = print) -> Path | None:
     """Render the job (this process's share of it under torchrun); the first process returns the finished file."""
+    for key in required_models(job):
+        job.models.file(key)
     device = device_for(job.device)
     dtype = dtype_for(job.precision, device)
     image = read_image(job.portrait)
