@@ -73,8 +73,8 @@ class Extract3DMM:
             total = int(frames.shape[0])
             driving, content, motion_fps = uint8_frames(frames), image_digest(frames), (check_fps(fps, "3DMM Extract fps") if fps else None)
         else:
-            driving, content, motion_fps = video_file(video), None, video_fps(video)
-            total = None
+            driving, content, total = video_file(video), None, None
+            motion_fps = video_fps(driving)
         (net,) = comfy.ready(deep3d.network)
         source = None
         if source_portrait is not None:

@@ -10,7 +10,7 @@ import psutil
 import torch
 
 from ..styleheat_core.pipeline.image_format import image_to_uint8
-from ..styleheat_core.preprocess.video_io import VideoFile
+from ..styleheat_core.preprocess.video_io import VideoFile, probe_video
 
 
 def video_file(video: Any) -> VideoFile:
@@ -20,10 +20,10 @@ def video_file(video: Any) -> VideoFile:
     return video.get_stream_source()
 
 
-def video_fps(video: Any) -> float | None:
-    """The VIDEO's frame rate, or None when the file does not say."""
-    rate = video.get_frame_rate()
-    return float(rate) if rate and float(rate) > 0 else None
+def video_fps(source: VideoFile) -> float | None:
+    """The video file's frame rate, or None when it does not say (an error names a file without a video stream)."""
+    rate = probe_video(source).fps
+    return float(rate) if rate and rate > 0 else None
 
 
 def one_of(image: torch.Tensor | None, video: Any, image_name: str, video_name: str, node: str) -> None:

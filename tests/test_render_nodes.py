@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -26,16 +25,13 @@ CROP = AlignTransform(np.array([[86.0, 36.0], [86.0, 164.0], [214.0, 164.0], [21
 
 
 class FileVideo:
-    """What core Load Video hands a node (VideoFromFile's interface): a file and its frame rate."""
+    """What core Load Video hands a node (VideoFromFile's interface): a file behind `get_stream_source`."""
 
     def __init__(self, path: Path):
         self.path = path
 
     def get_stream_source(self) -> str:
         return str(self.path)
-
-    def get_frame_rate(self) -> Fraction:
-        return probe_video(self.path).fps or Fraction(1)
 
 
 @pytest.fixture
