@@ -135,3 +135,10 @@ def test_joined_segments_equal_one_file(tmp_path):
         assert dts == sorted(dts) and len(set(dts)) == 23
     with pytest.raises(FileNotFoundError, match="segments missing"):
         join_segments([tmp_path / "nope.mp4"], tmp_path / "x.mp4", 25)
+
+
+def test_zero_frames_is_an_error_and_leaves_no_file(tmp_path):
+    with pytest.raises(ValueError, match="no frames were written: a video needs at least one frame"):
+        with VideoWriter(tmp_path / "empty.mp4", 25):
+            pass
+    assert list(tmp_path.iterdir()) == []

@@ -234,10 +234,14 @@ class VideoWriter:
         return self
 
     def __exit__(self, kind, error, traceback) -> None:
-        if kind is None:
-            self.close()
-        else:
+        if kind is not None:
             self.abort()
+            return
+        try:
+            self.close()
+        except BaseException:
+            self.abort()
+            raise
 
 
 def even_size(height: int, width: int) -> tuple[int, int]:
