@@ -4,9 +4,9 @@
 
 For each length a fresh server (tests' recipe-weight checkpoints: every network at its real size) runs
 the graph on the 640x896 portrait and a driving video of that many 512² frames with sound (the real
-talking clip, looped). Reported: the server process's lifetime peak RSS (VmHWM at the end, model
-loading included) and the peak from the moment 3DMM Extract starts (VmHWM reset through
-/proc/PID/clear_refs once the loaders have run), which is what grows with the video if anything does.
+talking clip, looped). Reported: the server process's peak RSS before 3DMM Extract starts (server,
+Deep3D), the peak from then on (VmHWM reset through /proc/PID/clear_refs: extraction, the other
+loaders, inversion, Render Video), and the lifetime peak.
 """
 
 from __future__ import annotations
@@ -100,7 +100,7 @@ def main(argv: list[str]) -> None:
         results.append(measure(frames))
         print(json.dumps(results[-1]), flush=True)
     print(f"Python {platform.python_version()}, {platform.machine()}")
-    print("| driving frames | frames written | peak RSS while loading | peak RSS from 3DMM Extract on | lifetime peak RSS | graph time |")
+    print("| driving frames | frames written | peak RSS before 3DMM Extract | peak RSS from 3DMM Extract on | lifetime peak RSS | graph time |")
     print("|---|---|---|---|---|---|")
     for r in results:
         print(
@@ -109,7 +109,7 @@ def main(argv: list[str]) -> None:
         )
     first = results[0]
     for r in results[1:]:
-        print(f"{first['frames']} -> {r['frames']} frames: after loading {r['peak_after_loading'] / first['peak_after_loading'] - 1:+.2%}, "
+        print(f"{first['frames']} -> {r['frames']} frames: from 3DMM Extract on {r['peak_after_loading'] / first['peak_after_loading'] - 1:+.2%}, "
               f"lifetime {r['lifetime_peak'] / first['lifetime_peak'] - 1:+.2%}")
 
 
