@@ -33,9 +33,11 @@ def output_path(prefix: str, width: int, height: int) -> tuple[Path, str]:
     if comfy.folder_paths is not None:
         folder, name, counter, subfolder, _ = comfy.folder_paths.get_save_image_path(prefix, comfy.folder_paths.get_output_directory(), width, height)
     else:
-        base = Path(os.environ.get(OUTPUT_FOLDER_FALLBACK, "output"))
+        base = Path(os.environ.get(OUTPUT_FOLDER_FALLBACK, "output")).resolve()
         subfolder, name = os.path.split(os.path.normpath(prefix))
-        folder = base / subfolder
+        folder = (base / subfolder).resolve()
+        if not folder.is_relative_to(base):
+            raise ValueError(f"filename_prefix '{prefix}' leaves the output folder {base}; use a name inside it")
         counter = 1
         while (folder / f"{name}_{counter:05}_.{CONTAINER}").exists():
             counter += 1
