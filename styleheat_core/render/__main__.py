@@ -20,7 +20,7 @@ from ..pipeline.decode import OUTPUT_SIZES
 from ..preprocess.landmarks import NoFaceError
 from .distributed import Ranks
 from .job import EDIT_NAMES, RenderJob, StyleEdit, run
-from .models import PRECISIONS, ModelFolder
+from .models import PRECISIONS, ModelFolder, pin_mmap_threshold
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -51,6 +51,7 @@ def _resolved(path: Path | None) -> Path | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    pin_mmap_threshold()
     ranks = Ranks.from_environment()
     log = print if ranks.first else (lambda message: None)
     try:
