@@ -1,4 +1,4 @@
-"""Time and peak memory of StyleHEAT Audio Flow on long audio (1, 5 and 10 minutes by default): both must grow
+"""Time and peak memory of Audio Flow on long audio (1, 5 and 10 minutes by default): both must grow
 at most linearly with the duration.
 
     python benchmarks/audio_flow_long.py [--threads N] [MINUTES ...]   (default: 1 thread; 1 5 10 minutes)

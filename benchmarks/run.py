@@ -37,11 +37,9 @@ sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve
 from measure import Measurement, keep_freed_memory, measure
 from reference import reference_video
 
-from tests.support.recipe_networks import Networks, recipe_inputs, recipe_networks
-
 from styleheat_core.models.deep3d import INPUT_SIZE as DEEP3D_SIZE
-from styleheat_core.models.stylegan2 import Generator
 from styleheat_core.models.modulation import FeatureModulation
+from styleheat_core.models.stylegan2 import Generator
 from styleheat_core.pipeline.decode import OUTPUT_SIZES, WarpedFeatures, decode_video
 from styleheat_core.pipeline.forward import FrameMotion, MotionNetworks, predict_motion, render_frames, warp_feature
 from styleheat_core.pipeline.handles import LocalModel
@@ -50,6 +48,7 @@ from styleheat_core.pipeline.inversion import Inversion, invert
 from styleheat_core.pipeline.motion import CoefficientMotion
 from styleheat_core.pipeline.source import SourceLatent
 from styleheat_core.preprocess.semantics import semantic_windows
+from tests.support.recipe_networks import Networks, recipe_inputs, recipe_networks
 
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 MEMORY_FORMATS = {"auto": None, "channels_last": torch.channels_last, "contiguous": torch.contiguous_format}

@@ -3,7 +3,7 @@
 Node ids and the order of their widgets are public API (saved workflows refer to them): only append.
 """
 
-from . import audio, comfy, edit, faces, invert, loaders, metrics, motion, motion_controls, preview, render
+from . import audio, comfy, edit, faces, invert, loaders, metrics, motion, motion_controls, preview, render, render_video
 from .validation import guard_numbers
 
 comfy.register_model_folder()
@@ -15,6 +15,7 @@ _NODES = {
     **motion.NODES,
     **motion_controls.NODES,
     **render.NODES,
+    **render_video.NODES,
     **preview.NODES,
     **edit.NODES,
     **audio.NODES,

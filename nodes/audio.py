@@ -1,7 +1,9 @@
-"""Audio nodes: SadTalker audio models, an audio file loader (PyAV, no torchaudio needed) and StyleHEAT Audio Flow."""
+"""Audio nodes: SadTalker audio models, an audio file loader (PyAV, no torchaudio needed) and Audio Flow."""
 
 from __future__ import annotations
 
+import logging
+import math
 import os
 
 import torch
@@ -12,6 +14,7 @@ from ..styleheat_core.audio.sadtalker import COEFF_DIM, PoseOptions
 from ..styleheat_core.audio.waveform import speech_16k
 from ..styleheat_core.io.loaders import load_audio_warper, load_sadtalker_audio
 from ..styleheat_core.pipeline.audio_motion import LipMotion
+from ..styleheat_core.pipeline.frame_clock import DEFAULT_FPS, check_fps
 from ..styleheat_core.pipeline.motion import CoefficientMotion
 from ..styleheat_core.preprocess.video_io import read_soundtrack
 from . import comfy
@@ -19,6 +22,7 @@ from .loaders import LOADER_CATEGORY, _file_input
 from .motion import MOTION_CATEGORY
 from .types import AUDIO_MODELS, AUDIO_WARPER, CATEGORY, COEFFS, FLOW, MOTION_MODELS, STYLEGAN, CoefficientTrack
 
+logger = logging.getLogger("styleheat")
 AUDIO_EXTENSIONS = {".wav", ".mp3", ".flac", ".ogg", ".m4a", ".aac", ".mp4", ".mov", ".mkv", ".webm"}
 
 
@@ -87,7 +91,7 @@ class AudioFlow:
                 "audio_models": (AUDIO_MODELS,),
                 "source": (COEFFS, {"tooltip": "the portrait's own coefficients (3DMM Extract on the portrait)"}),
                 "audio": ("AUDIO",),
-                "fps": ("FLOAT", {"default": 25.0, "min": 1.0, "max": 240.0, "step": 0.01}),
+                "fps": ("FLOAT", {"default": 25.0, "min": 0.0, "max": 240.0, "step": 0.01, "tooltip": "frames per second of the motion; 0 = the frame rate of 'pose_from' (else 25)"}),
                 "pose_style": ("INT", {"default": 0, "min": 0, "max": 45, "tooltip": "SadTalker head-motion style"}),
                 "still": ("BOOLEAN", {"default": False, "tooltip": "keep the source's head pose (lips and expression only)"}),
                 "blink": ("BOOLEAN", {"default": True}),
@@ -109,11 +113,17 @@ class AudioFlow:
     DESCRIPTION = __doc__
 
     def run(self, motion_models, audio_models, source: CoefficientTrack, audio, fps, pose_style, still, blink, seed, pose_from=None, node_id=None):
+        fps = check_fps(fps or (pose_from.fps if pose_from is not None and pose_from.fps else DEFAULT_FPS), "Audio Flow fps")
+        if pose_from is not None and pose_from.fps is not None and not math.isclose(pose_from.fps, fps, rel_tol=1e-4):
+            logger.warning(
+                "Audio Flow: 'pose_from' was extracted at %g fps but the speech is framed at %g fps, so the head motion plays %.3gx "
+                "as fast as in the driving video; set fps to %g to keep its timing", pose_from.fps, fps, fps / pose_from.fps, pose_from.fps,
+            )
         (nets,) = comfy.ready(audio_models)
         reference_pose = None if pose_from is None else pose_from.vectors[:, :COEFF_DIM]
         options = PoseOptions(style=pose_style, still=still, reference_pose=reference_pose, blink=blink, seed=seed)
         vectors = audio_drive(nets, audio, source.vectors[0], fps, options, progress=comfy.progress(1, node_id)).semantics
-        return (CoefficientMotion(motion_models, vectors), CoefficientTrack(vectors, source.vectors[0]))
+        return (CoefficientMotion(motion_models, vectors, fps), CoefficientTrack(vectors, source.vectors[0], fps))
 
 
 class LoadAudioWarper:
@@ -155,6 +165,9 @@ class AudioLipFlow:
     DESCRIPTION = __doc__
 
     def run(self, stylegan, audio_warper, flow, audio, fps):
+        fps = check_fps(fps, "Audio Lip Flow fps")
+        if flow.fps is not None and not math.isclose(flow.fps, fps, rel_tol=1e-4):
+            raise ValueError(f"Audio Lip Flow: the flow runs at {flow.fps:g} fps but fps is {fps:g}; set fps to {flow.fps:g} so lips and motion share one frame clock")
         return (LipMotion(flow, stylegan, audio_warper, mel_frames(speech_16k(audio), fps)),)
 
 

@@ -1,4 +1,4 @@
-"""StyleHEAT Style Direction: global attribute edits of the source in W+ (InterFaceGAN, GANSpace, your own direction),
+"""Style Direction: global attribute edits of the source in W+ (InterFaceGAN, GANSpace, your own direction),
 and StyleHEAT Direction From Portraits: a direction measured between two inverted portraits."""
 
 from __future__ import annotations

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Iterator
+
+import numpy as np
 import torch
 
+from ..styleheat_core.pipeline.decode import check_memory, image_bytes
 from ..styleheat_core.pipeline.image_format import image_to_uint8, uint8_to_image
+from ..styleheat_core.pipeline.render import ImageFrames, PasteBackPlan, VideoFrames
 from ..styleheat_core.preprocess.ffhq_align import align_portrait
 from ..styleheat_core.preprocess.landmarks import ON_MISSING
-from ..styleheat_core.preprocess.paste_back import MASK_SHAPES, paste_back_frame
+from ..styleheat_core.preprocess.paste_back import MASK_SHAPES
 from ..styleheat_core.preprocess.video_crop import CROP_MODES, CropOptions, crop_video
+from ..styleheat_core.preprocess.video_io import iter_video_frames, probe_video
 from . import comfy
 from .preview import show
 from .types import CATEGORY, CROP, CropTransforms
+from .video import checked_frames, free_memory, one_of, uint8_frames, video_file
+
+# Frames pasted back in one batched call.
+PASTE_CHUNK = 8
 
 FACE_CATEGORY = f"{CATEGORY}/faces"
 
@@ -44,18 +54,22 @@ class FaceAlign:
 
 
 class VideoCrop:
-    """Crop the face of every video frame: 'fixed' (official: one crop from the first frame) or 'tracked' (smoothed per frame)."""
+    """Crop the face of every driving frame (VIDEO, decoded a frame at a time, or IMAGE): 'fixed' (official: one crop
+    from the first frame) or 'tracked' (smoothed per frame)."""
 
     @classmethod
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "frames": ("IMAGE",),
                 "mode": (list(CROP_MODES), {"default": "fixed"}),
                 "size": (["256", "512", "1024"], {"default": "256"}),
                 "smoothing": ("FLOAT", {"default": 2.0, "min": 0.0, "max": 20.0, "step": 0.5, "tooltip": "tracked mode: Gaussian sigma in frames"}),
                 "face_index": ("INT", {"default": 0, "min": 0, "max": 64}),
                 "on_missing": (list(ON_MISSING), {"default": "error", "tooltip": "a frame without a face: stop with an error, or reuse the last landmarks"}),
+            },
+            "optional": {
+                "frames": ("IMAGE", {"tooltip": "driving frames as an IMAGE batch (or connect 'video' instead)"}),
+                "video": ("VIDEO", {"tooltip": "the driving video (Load Video), decoded a frame at a time"}),
             },
             "hidden": {"node_id": "UNIQUE_ID"},
         }
@@ -66,33 +80,44 @@ class VideoCrop:
     CATEGORY = FACE_CATEGORY
     DESCRIPTION = __doc__
 
-    def run(self, frames: torch.Tensor, mode: str, size: str, smoothing: float, face_index: int, on_missing: str, node_id=None):
+    def run(self, frames=None, mode="fixed", size="256", smoothing=2.0, face_index=0, on_missing="error", video=None, node_id=None):
+        one_of(frames, video, "frames", "video", "Video Crop")
         options = CropOptions(mode, int(size), smoothing, face_index, on_missing)
-        result = crop_video(_frames_with_progress(frames, node_id), options)
+        if frames is not None:
+            update = comfy.progress(checked_frames(frames, "frames", "Video Crop").shape[0], node_id)
+            driving = uint8_frames(frames, update)
+        else:
+            source = video_file(video)
+            update = comfy.progress(probe_video(source).frames, node_id)
+            driving = _counted(iter_video_frames(source), update)
+        result = crop_video(driving, options)
         crops = uint8_to_image(result.crops)
         return {"ui": show(crops), "result": (crops, CropTransforms(tuple(result.transforms)))}
 
 
-def _frames_with_progress(frames: torch.Tensor, node_id):
-    """uint8 frames one at a time, moving the progress bar and honouring Cancel."""
-    update = comfy.progress(frames.shape[0], node_id)
-    for index in range(frames.shape[0]):
-        yield image_to_uint8(frames[index : index + 1])[0]
-        update(index + 1, frames.shape[0])
+def _counted(frames: Iterator[np.ndarray], update) -> Iterator[np.ndarray]:
+    """The frames, moving the progress bar (and honouring Cancel) after each."""
+    for index, frame in enumerate(frames):
+        yield frame
+        update(index + 1, None)
 
 
 class PasteBack:
-    """Put generated aligned frames back into the original image(s) with a feathered face mask."""
+    """Put generated aligned frames back into the original image(s) or the driving video (read a chunk at a time) with a
+    feathered face mask. For long videos, Render Video's paste-back streams straight into the file instead."""
 
     @classmethod
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "original": ("IMAGE", {"tooltip": "the portrait (one image) or the original video frames"}),
                 "generated": ("IMAGE",),
                 "crop": (CROP,),
                 "mask_shape": (list(MASK_SHAPES), {"default": "face"}),
                 "feather": ("FLOAT", {"default": 0.06, "min": 0.01, "max": 0.25, "step": 0.01, "tooltip": "blur width, fraction of the crop side"}),
+            },
+            "optional": {
+                "original": ("IMAGE", {"tooltip": "the portrait (one image) or the original video frames (or connect 'original_video')"}),
+                "original_video": ("VIDEO", {"tooltip": "the original video (Load Video), read a chunk at a time"}),
             },
             "hidden": {"node_id": "UNIQUE_ID"},
         }
@@ -103,22 +128,32 @@ class PasteBack:
     CATEGORY = FACE_CATEGORY
     DESCRIPTION = __doc__
 
-    def run(self, original: torch.Tensor, generated: torch.Tensor, crop: CropTransforms, mask_shape: str, feather: float, node_id=None):
+    def run(self, original=None, generated=None, crop: CropTransforms | None = None, mask_shape="face", feather=0.06, original_video=None, node_id=None):
+        one_of(original, original_video, "original", "original_video", "Paste Back")
+        if generated is None or generated.dim() != 4 or generated.shape[0] == 0:
+            shape = None if generated is None else tuple(generated.shape)
+            raise ValueError(f"Paste Back got no generated frames (shape {shape}): connect the frames of StyleGAN Decode to 'generated'")
         count = generated.shape[0]
-        for name, have in (("original images", original.shape[0]), ("crop transforms", len(crop.transforms))):
-            if have not in (1, count):
-                raise ValueError(f"Paste Back needs 1 or {count} {name} for {count} generated frames; got {have}")
-        height, width = original.shape[1:3]
+        originals = ImageFrames(checked_frames(original, "original", "Paste Back")) if original is not None else VideoFrames(video_file(original_video))
+        plan = PasteBackPlan(originals, crop.transforms, mask_shape, feather)
+        plan.check_covers(range(count), "original frames")
+        height, width = originals.size
+        check_memory(
+            image_bytes(count, height, width) * 4 // 3, free_memory(), f"Paste Back would return {count} frames of {width}x{height} (IMAGE and MASK)",
+            "Use Render Video with its crop / original inputs: it pastes back while streaming into a video file.",
+        )
         images = torch.empty((count, height, width, 3), dtype=torch.float32)
         masks = torch.empty((count, height, width), dtype=torch.float32)
         update = comfy.progress(count, node_id)
-        for i in range(count):
-            frame = image_to_uint8(original[min(i, original.shape[0] - 1)][None])[0]
-            face = image_to_uint8(generated[i][None])[0]
-            pasted, mask = paste_back_frame(frame, face, crop.transforms[min(i, len(crop.transforms) - 1)], mask_shape, feather)
-            images[i] = uint8_to_image(pasted[None])[0]
-            masks[i] = torch.from_numpy(mask)
-            update(i + 1, count)
+        for start in range(0, count, PASTE_CHUNK):
+            indices = list(range(start, min(start + PASTE_CHUNK, count)))
+            faces = generated[start : indices[-1] + 1]
+            if not torch.isfinite(faces).all():
+                raise ValueError(f"Paste Back: generated frames {start}..{indices[-1]} contain NaN or infinite values; check the nodes that produced them")
+            pasted, mask = plan.paste(torch.from_numpy(image_to_uint8(faces)), indices)
+            images[start : start + len(indices)] = uint8_to_image(pasted.numpy())
+            masks[start : start + len(indices)] = mask
+            update(indices[-1] + 1, count)
         return (images, masks)
 
 

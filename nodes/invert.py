@@ -1,4 +1,4 @@
-"""StyleHEAT Invert: an aligned portrait -> STYLEHEAT_LATENT (W+ codes and the 64x64 feature)."""
+"""Invert: an aligned portrait -> STYLEHEAT_LATENT (W+ codes and the 64x64 feature)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ class Invert:
             "required": {
                 "stylegan": (STYLEGAN, {"tooltip": "from Load StyleGAN2"}),
                 "encoder": (ENCODER, {"tooltip": "from Load Inversion Encoder (e4e + HFGI)"}),
-                "portrait": ("IMAGE", {"tooltip": "one FFHQ-aligned portrait (StyleHEAT Face Align)"}),
+                "portrait": ("IMAGE", {"tooltip": "one FFHQ-aligned portrait (Face Align)"}),
                 "refine_steps": ("INT", {"default": 0, "min": 0, "max": 1000, "tooltip": "optimisation steps after encoding (needs a refiner); 0 = encode only"}),
             },
             "optional": {
@@ -46,9 +46,9 @@ class Invert:
 
     def run(self, stylegan, encoder, portrait: torch.Tensor, refine_steps: int, refiner=None, early_stop_patience=0, min_improvement=0.001, node_id=None):
         if portrait.shape[0] != 1:
-            raise ValueError(f"StyleHEAT Invert takes one portrait; got a batch of {portrait.shape[0]} images (pick one with an image-batch selector)")
+            raise ValueError(f"Invert takes one portrait; got a batch of {portrait.shape[0]} images (pick one with an image-batch selector)")
         if portrait.shape[1] != portrait.shape[2]:
-            raise ValueError(f"the portrait is {portrait.shape[2]}x{portrait.shape[1]}, not square: run it through StyleHEAT Face Align first")
+            raise ValueError(f"the portrait is {portrait.shape[2]}x{portrait.shape[1]}, not square: run it through Face Align first")
         if refine_steps > 0 and refiner is None:
             raise ValueError("refine_steps > 0 needs a refiner: connect StyleHEAT Load Inversion Refiner, or set refine_steps to 0")
         handles = (stylegan, encoder) if refine_steps == 0 else (stylegan, encoder, refiner)

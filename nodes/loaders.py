@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 
+from ..styleheat_core.editing.directions import StyleDirections
 from ..styleheat_core.editing.inversion_loss import InversionLoss
 from ..styleheat_core.io.layouts import official_file
-from ..styleheat_core.editing.directions import StyleDirections
 from ..styleheat_core.io.loaders import (
     load_deep3d,
     load_encoder_networks,
@@ -19,7 +19,18 @@ from ..styleheat_core.io.loaders import (
     load_wplus_pca,
 )
 from . import comfy
-from .types import CATEGORY, DEEP3D, ENCODER, EXPRESSION_VECTORS, MOTION_MODELS, REFINER, STYLE_DIRECTIONS, STYLEGAN, Deep3DModels, ExpressionPresets
+from .types import (
+    CATEGORY,
+    DEEP3D,
+    ENCODER,
+    EXPRESSION_VECTORS,
+    MOTION_MODELS,
+    REFINER,
+    STYLE_DIRECTIONS,
+    STYLEGAN,
+    Deep3DModels,
+    ExpressionPresets,
+)
 
 LOADER_CATEGORY = f"{CATEGORY}/loaders"
 

@@ -35,7 +35,7 @@ class Metrics:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "generated": ("IMAGE", {"tooltip": "the frames to judge (e.g. StyleHEAT StyleGAN Decode's output)"}),
+                "generated": ("IMAGE", {"tooltip": "the frames to judge (e.g. StyleGAN Decode's output)"}),
                 "reference": ("IMAGE", {"tooltip": "the real frames, as many as generated, aligned the same way (e.g. Video Crop of the driving video)"}),
                 "lpips": ("BOOLEAN", {"default": True, "tooltip": "LPIPS v0.1 AlexNet; needs metrics/alexnet-owt-7be5be79.pth and metrics/alex.pth"}),
                 "csim": ("BOOLEAN", {"default": False, "tooltip": "ArcFace identity similarity of each frame pair (FFHQ-aligned faces); needs metrics/model_ir_se50.pth"}),

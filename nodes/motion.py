@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-
 from ..styleheat_core.editing.intuitive import intuitive_sweep, sweep_length
 from ..styleheat_core.editing.motion_edit import EXPRESSION_PRESETS, MotionEdit, edit_motion, helper_offset, with_length
 from ..styleheat_core.editing.schedule import RAMP_TOGGLE, SCHEDULE_CHOICES, schedule_from_choice
+from ..styleheat_core.pipeline.frame_clock import check_fps
 from ..styleheat_core.pipeline.image_format import image_to_uint8
 from ..styleheat_core.pipeline.motion import CoefficientMotion
 from ..styleheat_core.preprocess.coefficients import portrait_coefficients
@@ -18,6 +18,7 @@ from ..styleheat_core.preprocess.video_crop import CROP_MODES, CropOptions
 from . import comfy
 from .loaders import default_expression_presets
 from .types import CATEGORY, COEFFS, DEEP3D, EXPRESSION_VECTORS, FLOW, MOTION_MODELS, CoefficientTrack, Deep3DModels, ExpressionPresets
+from .video import checked_frames, image_digest, one_of, uint8_frames, video_file, video_fps
 
 MOTION_CATEGORY = f"{CATEGORY}/motion"
 INTUITIVE_SWEEP = "official intuitive sweep"
@@ -33,14 +34,14 @@ def cache_dir() -> Path:
 
 
 class Extract3DMM:
-    """Driving frames -> per-frame 3DMM motion (expression, pose, translation, crop), with the official crop or a tracked one."""
+    """Driving video (VIDEO, decoded a chunk at a time) or frames (IMAGE) -> per-frame 3DMM motion (expression, pose,
+    translation, crop) with its frame rate, with the official crop or a tracked one."""
 
     @classmethod
     def INPUT_TYPES(cls):
         return {
             "required": {
                 "deep3d": (DEEP3D,),
-                "frames": ("IMAGE", {"tooltip": "driving video frames (an IMAGE batch) or one image"}),
                 "crop_mode": (list(CROP_MODES), {"default": "fixed", "tooltip": "fixed = official (first frame's crop); tracked = smoothed per frame"}),
                 "expression_only": ("BOOLEAN", {"default": False, "tooltip": "drive the expression only; pose from the source portrait"}),
                 "relative": ("BOOLEAN", {"default": False, "tooltip": "apply the driving changes since the first frame to the source's own motion"}),
@@ -48,7 +49,13 @@ class Extract3DMM:
                 "face_index": ("INT", {"default": 0, "min": 0, "max": 64}),
                 "on_missing": (list(ON_MISSING), {"default": "error"}),
             },
-            "optional": {"source_portrait": ("IMAGE", {"tooltip": "the portrait being animated; needed by expression_only and relative"})},
+            "optional": {
+                "source_portrait": ("IMAGE", {"tooltip": "the portrait being animated; needed by expression_only and relative"}),
+                "frames": ("IMAGE", {"tooltip": "driving frames as an IMAGE batch, or one image (or connect 'video' instead)"}),
+                "video": ("VIDEO", {"tooltip": "the driving video (Load Video), decoded a chunk at a time; its fps travels with the motion"}),
+                "fps": ("FLOAT", {"default": 0.0, "min": 0.0, "max": 240.0, "step": 0.01, "tooltip": "frame rate of 'frames' (e.g. Get Video Components' fps); 0 = unknown. A VIDEO brings its own"}),
+            },
+            "hidden": {"node_id": "UNIQUE_ID"},
         }
 
     RETURN_TYPES = (COEFFS,)
@@ -57,26 +64,37 @@ class Extract3DMM:
     CATEGORY = MOTION_CATEGORY
     DESCRIPTION = __doc__
 
-    def run(self, deep3d: Deep3DModels, frames, crop_mode, expression_only, relative, smoothing, face_index, on_missing, source_portrait=None):
+    def run(self, deep3d: Deep3DModels, frames=None, crop_mode="fixed", expression_only=False, relative=False, smoothing=0.0, face_index=0,
+            on_missing="error", source_portrait=None, video=None, fps=0.0, node_id=None):
+        one_of(frames, video, "frames", "video", "3DMM Extract")
         if source_portrait is not None and source_portrait.shape[0] == 0:
             raise ValueError("'source_portrait' is an empty image batch: connect the portrait being animated (one image), or disconnect it")
         if (expression_only or relative) and source_portrait is None:
             raise ValueError("expression_only and relative need the source portrait: connect it to 'source_portrait', or switch both off")
+        if frames is not None:
+            checked_frames(frames, "frames", "3DMM Extract")
+            total = int(frames.shape[0])
+            driving, content, motion_fps = uint8_frames(frames), image_digest(frames), (check_fps(fps, "3DMM Extract fps") if fps else None)
+        else:
+            driving, content, total = video_file(video), None, None
+            motion_fps = video_fps(driving)
         (net,) = comfy.ready(deep3d.network)
         source = None
         if source_portrait is not None:
             source = portrait_coefficients(image_to_uint8(source_portrait[:1])[0], net, deep3d.standard_landmarks).semantics[0]
-        comfy.check_interrupted()
+        progress = comfy.progress(total or 1, node_id)
         motion = extract_video_motion(
-            image_to_uint8(frames),
+            driving,
             net,
             deep3d.standard_landmarks,
             source=source,
             crop=CropOptions(crop_mode, face_index=face_index, on_missing=on_missing),
             options=MotionOptions(expression_only=expression_only, relative=relative, smoothing=smoothing),
             cache_dir=cache_dir(),
+            on_progress=lambda done, count: progress(done, total or count or done),
+            content_key=content,
         )
-        return (CoefficientTrack(motion.semantics, source),)
+        return (CoefficientTrack(motion.semantics, source, motion_fps),)
 
 
 class Edit3DMM:
@@ -155,7 +173,7 @@ class VideoFlow:
     DESCRIPTION = __doc__
 
     def run(self, motion_models: comfy.ManagedModel, coefficients: CoefficientTrack):
-        return (CoefficientMotion(motion_models, coefficients.vectors),)
+        return (CoefficientMotion(motion_models, coefficients.vectors, coefficients.fps),)
 
 
 NODES = {

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from ..styleheat_core.pipeline.decode import OUTPUT_SIZES, WarpedFeatures, decode_video
+from ..styleheat_core.pipeline.decode import OUTPUT_SIZES, WarpedFeatures, check_image_fits, decode_video, frame_range
+from ..styleheat_core.pipeline.frame_clock import choose_fps
 from ..styleheat_core.pipeline.motion import MotionSource
 from ..styleheat_core.pipeline.source import SourceLatent
 from . import comfy
 from .types import CATEGORY, FEATURES, FLOW, LATENT, MOTION_MODELS, STYLEGAN
+from .video import free_memory
 
 
 class WarpFeatures:
@@ -44,7 +46,8 @@ class Calibrate:
 
 
 class StyleGANDecode:
-    """Render the frames (1024² StyleGAN2 output, optionally downscaled), chunk by chunk with progress; passes audio and fps through."""
+    """Render the frames as one IMAGE (1024² StyleGAN2 output, optionally downscaled), chunk by chunk with progress, for chaining
+    with image nodes; passes audio and fps through. For whole videos use Render Video, which streams into a file at flat memory."""
 
     @classmethod
     def INPUT_TYPES(cls):
@@ -54,9 +57,13 @@ class StyleGANDecode:
                 "features": (FEATURES,),
                 "size": ([str(s) for s in OUTPUT_SIZES], {"default": "1024"}),
                 "chunk_size": ("INT", {"default": 4, "min": 1, "max": 64, "tooltip": "frames rendered at once (memory vs speed)"}),
-                "fps": ("FLOAT", {"default": 25.0, "min": 1.0, "max": 240.0, "step": 0.01, "tooltip": "frame rate of the driving video"}),
+                "fps": ("FLOAT", {"default": 0.0, "min": 0.0, "max": 240.0, "step": 0.01, "tooltip": "0 = the motion's frame rate (driving video or Audio Flow); another value overrides it, with a warning"}),
             },
-            "optional": {"audio": ("AUDIO", {"tooltip": "passed through so the saved video keeps its sound"})},
+            "optional": {
+                "audio": ("AUDIO", {"tooltip": "passed through so the saved video keeps its sound"}),
+                "start_frame": ("INT", {"default": 0, "min": 0, "max": 10**7, "tooltip": "first frame to decode"}),
+                "frame_count": ("INT", {"default": 0, "min": 0, "max": 10**7, "tooltip": "frames to decode; 0 = to the end"}),
+            },
             "hidden": {"node_id": "UNIQUE_ID"},
         }
 
@@ -66,11 +73,21 @@ class StyleGANDecode:
     CATEGORY = CATEGORY
     DESCRIPTION = __doc__
 
-    def run(self, stylegan: comfy.ManagedModel, features: WarpedFeatures, size: str, chunk_size: int, fps: float, audio=None, node_id=None):
+    def run(self, stylegan: comfy.ManagedModel, features: WarpedFeatures, size: str, chunk_size: int, fps: float, audio=None, start_frame=0, frame_count=0, node_id=None):
+        frames = frame_range(features.num_frames, start_frame, frame_count)
+        check_image_fits(frames, int(size), free_memory())
+        chosen = choose_fps(features.fps, fps, len(frames), "StyleGAN Decode")
         generator, *_ = comfy.ready(stylegan, *features.models())
-        total = features.num_frames
-        frames = decode_video(generator, features, int(size), chunk_size, comfy.progress(total, node_id))
-        return (frames, audio, fps)
+        images = decode_video(generator, features, int(size), chunk_size, comfy.progress(len(frames), node_id), frames)
+        return (images, _audio_of(audio, frames, chosen), chosen)
+
+
+def _audio_of(audio: dict | None, frames: range, fps: float) -> dict | None:
+    """The part of the audio that plays during `frames` (all of it when the range starts at 0 and runs to the end)."""
+    if audio is None or frames.start == 0:
+        return audio
+    rate = audio["sample_rate"]
+    return {**audio, "waveform": audio["waveform"][..., round(frames.start / fps * rate) : round(frames.stop / fps * rate)]}
 
 
 NODES = {

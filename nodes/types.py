@@ -46,15 +46,16 @@ class CropTransforms:
 
 @dataclass(frozen=True)
 class CoefficientTrack:
-    """What STYLEHEAT_COEFFS carries: (N, 73) motion vectors, and the source portrait's vector when known."""
+    """What STYLEHEAT_COEFFS carries: (N, 73) motion vectors, the source portrait's vector when known,
+    and the frame rate the vectors were made at (the driving video's, or Audio Flow's; None = unknown)."""
 
     vectors: torch.Tensor
     source: torch.Tensor | None = None
+    fps: float | None = None
 
     @property
     def num_frames(self) -> int:
         return int(self.vectors.shape[0])
-
 
 
 @dataclass(frozen=True)

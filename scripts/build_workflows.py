@@ -53,27 +53,27 @@ def _source(latent_node: str = "7") -> dict:
     }
 
 
-def _render(latent: list, flow: list, fps, audio, prefix: str) -> dict:
-    decode_inputs = {"stylegan": ["3", 0], "features": ["13", 0], "size": "1024", "chunk_size": 4, "fps": fps}
-    if audio is not None:
-        decode_inputs["audio"] = audio
+def _render(latent: list, flow: list, prefix: str, audio: list | None = None, sound_video: list | None = None) -> dict:
+    """Warp, calibrate, and Render Video: rendered, pasted back into the portrait and encoded a chunk at a time."""
+    sound = {"audio": audio} if audio is not None else {"sound_video": sound_video} if sound_video is not None else {}
     return {
         "12": _node("StyleHEAT_WarpFeatures", latent=latent, flow=flow),
         "13": _node("StyleHEAT_Calibrate", features=["12", 0], motion_models=["5", 0]),
-        "14": _node("StyleHEAT_StyleGANDecode", **decode_inputs),
-        "15": _node("StyleHEAT_PasteBack", original=["1", 0], generated=["14", 0], crop=["2", 1], mask_shape="face", feather=0.06),
-        "16": _node("CreateVideo", images=["15", 0], fps=["14", 2], audio=["14", 1]) if audio is not None else _node("CreateVideo", images=["15", 0], fps=["14", 2]),
-        "17": _node("SaveVideo", video=["16", 0], filename_prefix=f"styleheat/{prefix}", format="auto", codec="auto"),
+        "14": _node(
+            "StyleHEAT_RenderVideo", stylegan=["3", 0], features=["13", 0], size="1024", chunk_size=4, codec="h264", quality=18,
+            filename_prefix=f"styleheat/{prefix}", **sound, crop=["2", 1], original=["1", 0], mask_shape="face", feather=0.06, fps=0.0,
+            start_frame=0, frame_count=0,
+        ),
     }
 
 
 def _driving_video() -> dict:
+    """The driving video as a VIDEO, read a chunk at a time by 3DMM Extract (never one IMAGE of every frame)."""
     return {
         "8": _node("LoadVideo", "Driving video", file=VIDEO),
-        "9": _node("GetVideoComponents", video=["8", 0]),
         "10": _node(
-            "StyleHEAT_3DMMExtract", deep3d=["6", 0], frames=["9", 0], crop_mode="fixed", expression_only=False,
-            relative=False, smoothing=0.0, face_index=0, on_missing="error",
+            "StyleHEAT_3DMMExtract", deep3d=["6", 0], crop_mode="fixed", expression_only=False, relative=False, smoothing=0.0,
+            face_index=0, on_missing="error", video=["8", 0], fps=0.0,
         ),
         "11": _node("StyleHEAT_VideoFlow", motion_models=["5", 0], coefficients=["10", 0]),
     }
@@ -81,12 +81,12 @@ def _driving_video() -> dict:
 
 def video_reenactment() -> dict:
     """Portrait + driving video -> talking video pasted back into the portrait, with the video's sound."""
-    return {**_models(), **_source(), **_driving_video(), **_render(["7", 0], ["11", 0], ["9", 2], ["9", 1], "reenactment")}
+    return {**_models(), **_source(), **_driving_video(), **_render(["7", 0], ["11", 0], "reenactment", sound_video=["8", 0])}
 
 
 def attribute_editing() -> dict:
     """Video-driven, with the source aged over the video by an InterFaceGAN direction (official attribute editing)."""
-    graph = {**_models(), **_source(), **_driving_video(), **_render(["18", 0], ["11", 0], ["9", 2], ["9", 1], "attribute_edit")}
+    graph = {**_models(), **_source(), **_driving_video(), **_render(["18", 0], ["11", 0], "attribute_edit", sound_video=["8", 0])}
     graph["18"] = _node(
         "StyleHEAT_StyleDirection", latent=["7", 0], edit="age (InterFaceGAN)", strength=5.0, ramp=True, direction_file="",
         schedule="official", keyframes="0:0, 24:5",
@@ -96,10 +96,10 @@ def attribute_editing() -> dict:
 
 def intuitive_editing() -> dict:
     """A still portrait turned and re-posed by editing its own 3DMM coefficients (official intuitive editing)."""
-    graph = {**_models(), **_source(), **_render(["7", 0], ["11", 0], 25.0, None, "intuitive_edit")}
+    graph = {**_models(), **_source(), **_render(["7", 0], ["11", 0], "intuitive_edit")}
     graph["10"] = _node(
-        "StyleHEAT_3DMMExtract", deep3d=["6", 0], frames=["1", 0], crop_mode="fixed", expression_only=False,
-        relative=False, smoothing=0.0, face_index=0, on_missing="error",
+        "StyleHEAT_3DMMExtract", deep3d=["6", 0], crop_mode="fixed", expression_only=False, relative=False, smoothing=0.0,
+        face_index=0, on_missing="error", frames=["1", 0], fps=0.0,
     )
     graph["19"] = _node(
         "StyleHEAT_3DMMEdit", coefficients=["10", 0], pitch=0.0, yaw=15.0, roll=0.0, expression="keep",
@@ -113,13 +113,13 @@ def intuitive_editing() -> dict:
 def _portrait_motion() -> dict:
     return {
         "10": _node(
-            "StyleHEAT_3DMMExtract", "Portrait 3DMM", deep3d=["6", 0], frames=["1", 0], crop_mode="fixed", expression_only=False,
-            relative=False, smoothing=0.0, face_index=0, on_missing="error",
+            "StyleHEAT_3DMMExtract", "Portrait 3DMM", deep3d=["6", 0], crop_mode="fixed", expression_only=False, relative=False,
+            smoothing=0.0, face_index=0, on_missing="error", frames=["1", 0], fps=0.0,
         ),
     }
 
 
-def _speech(fps, pose_from: list | None = None) -> dict:
+def _speech(fps: float, pose_from: list | None = None) -> dict:
     flow = {
         "motion_models": ["5", 0], "audio_models": ["20", 0], "source": ["10", 0], "audio": ["21", 0], "fps": fps,
         "pose_style": 0, "still": pose_from is not None, "blink": True, "seed": 0,
@@ -135,18 +135,17 @@ def _speech(fps, pose_from: list | None = None) -> dict:
 
 def audio_driven() -> dict:
     """Portrait + speech -> talking video (SadTalker audio-to-coefficients, then the StyleHEAT warper), with the speech."""
-    return {**_models(), **_source(), **_portrait_motion(), **_speech(25.0), **_render(["7", 0], ["22", 0], 25.0, ["21", 0], "audio_driven")}
+    return {**_models(), **_source(), **_portrait_motion(), **_speech(25.0), **_render(["7", 0], ["22", 0], "audio_driven", audio=["21", 0])}
 
 
 def joint_audio_video() -> dict:
-    """Lips and expression from speech, head pose from a driving video."""
-    graph = {**_models(), **_source(), **_portrait_motion(), **_driving_video(), **_speech(["9", 2], ["23", 0])}
+    """Lips and expression from speech, head pose from a driving video (at the video's frame rate: Audio Flow fps 0)."""
+    graph = {**_models(), **_source(), **_portrait_motion(), **_driving_video(), **_speech(0.0, ["23", 0])}
     graph["23"] = graph.pop("10")
-    graph["23"]["inputs"]["frames"] = ["9", 0]
     graph["23"]["_meta"] = {"title": "Driving video 3DMM"}
     graph.update(_portrait_motion())
     del graph["11"]
-    graph.update(_render(["7", 0], ["22", 0], ["9", 2], ["21", 0], "joint_audio_video"))
+    graph.update(_render(["7", 0], ["22", 0], "joint_audio_video", audio=["21", 0]))
     return graph
 
 

@@ -28,6 +28,19 @@ WORKFLOW = ROOT / "workflows" / "api" / "video_reenactment.json"
 SIZES = ("1024", "512", "256")
 
 
+def _node_of(graph: dict, class_type: str) -> dict:
+    """The one node of this class in an API-format graph."""
+    (node,) = (node for node in graph.values() if node["class_type"] == class_type)
+    return node
+
+
+def rendered_video(server: ComfyUIServer, entry: dict, graph: dict) -> Path:
+    """The file Render Video saved, as its UI output names it."""
+    render_id = next(node_id for node_id, node in graph.items() if node["class_type"] == "StyleHEAT_RenderVideo")
+    (saved,) = entry["outputs"][render_id]["images"]
+    return server.output_dir / saved["subfolder"] / saved["filename"]
+
+
 def _clock(seconds: float) -> str:
     minutes, seconds = divmod(int(round(seconds)), 60)
     hours, minutes = divmod(minutes, 60)
@@ -35,7 +48,7 @@ def _clock(seconds: float) -> str:
 
 
 class ProgressEcho:
-    """Turns the server's websocket messages into progress lines: 'StyleHEAT StyleGAN Decode: 12/40, 0:31 elapsed, ETA 1:12'.
+    """Turns the server's websocket messages into progress lines: 'StyleGAN Decode: 12/40, 0:31 elapsed, ETA 1:12'.
 
     A node's clock starts when the server says it executes it ('executing'), else at its first
     update. At most one line per `interval` seconds per node, but always the first and the last.
@@ -87,12 +100,11 @@ def run(portrait: Path, video: Path, out: Path, models: Path, size: str = "1024"
         try:
             Image.open(portrait).convert("RGB").save(server.input_dir / "portrait.png")
             shutil.copyfile(video, server.input_dir / f"driving{video.suffix.lower()}")
-            graph["8"]["inputs"]["file"] = f"driving{video.suffix.lower()}"
-            graph["14"]["inputs"]["size"] = size
-            server.run(graph, timeout=24 * 3600)
-            (produced,) = sorted(server.output_dir.rglob("*.mp4"))
+            _node_of(graph, "LoadVideo")["inputs"]["file"] = f"driving{video.suffix.lower()}"
+            _node_of(graph, "StyleHEAT_RenderVideo")["inputs"]["size"] = size
+            entry = server.run(graph, timeout=24 * 3600)
             with atomic_path(out) as temporary:
-                shutil.copyfile(produced, temporary)
+                shutil.copyfile(rendered_video(server, entry, graph), temporary)
         finally:
             server.stop()
     return out

@@ -57,7 +57,7 @@ def to_ui(api: dict, object_info: dict, note: str = "") -> dict:
         inputs, widgets = [], []
         for name, spec in _inputs(info):
             value = node["inputs"].get(name)
-            link = next((l[0] for l in links if l[3] == int(node_id) and l[4] == name), None)
+            link = next((link_row[0] for link_row in links if link_row[3] == int(node_id) and link_row[4] == name), None)
             slot = {"name": name, "type": "COMBO" if isinstance(spec[0], list) else spec[0], "link": link}
             if is_widget(spec):
                 default = spec[1].get("default") if len(spec) > 1 else None
@@ -92,7 +92,7 @@ def to_ui(api: dict, object_info: dict, note: str = "") -> dict:
     last_id = max(int(i) for i in api)
     if note:
         nodes.append(_note_node(last_id + 1, len(nodes), layout.note, note))
-    ui_links = [[l[0], l[1], l[2], l[3], _slot_of(nodes, l[3], l[4]), l[5]] for l in links]
+    ui_links = [[row[0], row[1], row[2], row[3], _slot_of(nodes, row[3], row[4]), row[5]] for row in links]
     groups = [{"id": i + 1, "title": g["title"], "bounding": g["bounding"], "color": g["color"], "font_size": 24, "flags": {}} for i, g in enumerate(layout.groups)]
     return {
         "last_node_id": last_id + (1 if note else 0),
@@ -137,7 +137,7 @@ def _slot_of(nodes: list[dict], node_id: int, name: str) -> int:
 
 def to_api(ui: dict, object_info: dict) -> dict:
     """The API-format graph a UI-format workflow runs (what the frontend's 'Export (API)' writes)."""
-    links = {l[0]: l for l in ui["links"]}
+    links = {row[0]: row for row in ui["links"]}
     api = {}
     for node in ui["nodes"]:
         if node.get("mode", 0) != 0 or node["type"] in CANVAS_ONLY:

@@ -36,6 +36,7 @@ STAGE_OF = {
     "StyleHEAT_Calibrate": "Render",
     "StyleHEAT_StyleGANDecode": "Render",
     "StyleHEAT_PasteBack": "Render",
+    "StyleHEAT_RenderVideo": "Save",
     "CreateVideo": "Save",
     "SaveVideo": "Save",
     "SaveImage": "Save",
@@ -56,6 +57,7 @@ PICTURES = {
     "LoadImage": (240, 0),
     "LoadVideo": (330, 0),
     "SaveVideo": (500, 360),  # room for a portrait-shaped result video
+    "StyleHEAT_RenderVideo": (500, 360),
     "StyleHEAT_FaceAlign": (290, 0),
     "StyleHEAT_Invert": (170, 0),
     "StyleHEAT_VideoCrop": (100, 0),

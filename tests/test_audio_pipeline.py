@@ -20,7 +20,13 @@ from styleheat_core.pipeline.inversion import OptimizedInversion
 from styleheat_core.pipeline.motion import CoefficientMotion
 from styleheat_core.pipeline.source import SourceLatent
 from styleheat_core.preprocess.semantics import semantic_windows
-from styleheat_core.train.audio_warper import AudioWarperBatch, audio_warper_loss, audio_warper_step, pose_aligned_window, synthesize_pose_aligned
+from styleheat_core.train.audio_warper import (
+    AudioWarperBatch,
+    audio_warper_loss,
+    audio_warper_step,
+    pose_aligned_window,
+    synthesize_pose_aligned,
+)
 from tests.support.golden import network_state_dict, sadtalker_golden_dir
 from tests.support.sadtalker import recipe_networks
 

@@ -47,13 +47,13 @@ def test_check_reports_drift_and_exits_1_without_writing(tmp_path, monkeypatch, 
     edited = json.loads((folder / "api" / "video_reenactment.json").read_text())
     edited["14"]["inputs"]["chunk_size"] = 9
     (folder / "api" / "video_reenactment.json").write_text(json.dumps(edited, indent=1) + "\n")
-    (folder / "audio_driven.json").unlink()
+    (folder / "Speech-driven talking face.json").unlink()
     (folder / "api" / "my_graph.json").write_text("{}\n")
     before = tree_state(folder)
     assert build_workflows.main(["--check", "--dir", str(folder)]) == 1
     report = capsys.readouterr().out
     assert "differs  api/video_reenactment.json" in report and '"chunk_size": 9' in report
-    assert "missing  audio_driven.json" in report
+    assert "missing  Speech-driven talking face.json" in report
     assert "unknown  api/my_graph.json" in report
     assert "3 difference(s)" in report
     assert changes(before, tree_state(folder)) == []

@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from styleheat_core.io import loaders
 from styleheat_core.io.checkpoints import CheckpointError, expected_layout, validated_parts
 from styleheat_core.io.layouts import OFFICIAL_FILES, ModuleEntry, TensorEntry, identify
-from styleheat_core.io import loaders
 from tests.support.fake_checkpoints import fake_container, write_fake
 from tests.support.golden import golden_dir
 

@@ -2,7 +2,9 @@
 workflow on recipe-weight checkpoints, clear errors, and cancel during Decode."""
 
 import json
+import math
 import time
+from pathlib import Path
 
 import av
 import numpy as np
@@ -12,12 +14,17 @@ from PIL import Image
 
 from scripts.build_workflows import GRAPHS, api_path, ui_path
 from scripts.comfyui_server import COMFYUI_DIR, ComfyUIError, ComfyUIServer, error_message
+from scripts.run_main_job import rendered_video
 from scripts.workflow_format import to_api
+from styleheat_core.io.sound import ArraySound
+from styleheat_core.io.video_writer import VideoFormat, VideoWriter
+from styleheat_core.preprocess.video_io import read_soundtrack
 from tests.support.clips import cut_clip
 from tests.support.model_folder import recipe_model_folder
 from tests.support.pack import ROOT
 from tests.support.preprocess import MEDIA_DIR, PORTRAIT, TALKING_VIDEO
 from tests.support.snapshot import changes, tree_state
+from tests.support.tiny_render import decoded
 
 SPEECH = MEDIA_DIR / "speech_radio34_16k.wav"
 
@@ -32,6 +39,7 @@ CARD_NODES = {
     "StyleHEAT_Calibrate": "Calibrate",
     "StyleHEAT_StyleGANDecode": "StyleGAN Decode",
     "StyleHEAT_StyleDirection": "Style Direction",
+    "StyleHEAT_RenderVideo": "Render Video",
 }
 
 
@@ -66,6 +74,10 @@ def _api(name: str) -> dict:
     return json.loads(api_path(name).read_text())
 
 
+def _render_id(name: str) -> str:
+    return next(k for k, v in _api(name).items() if v["class_type"] == "StyleHEAT_RenderVideo")
+
+
 def _tiny(graph: dict) -> dict:
     """Test-size inputs: the edit workflow animates 3 frames instead of 25."""
     for node in graph.values():
@@ -82,6 +94,11 @@ def test_object_info_lists_every_node_with_socket_types(object_info):
     decode = ours["StyleHEAT_StyleGANDecode"]
     assert decode["input"]["required"]["features"][0] == "STYLEHEAT_FEATURES"
     assert decode["output"] == ["IMAGE", "AUDIO", "FLOAT"]
+    render = ours["StyleHEAT_RenderVideo"]
+    assert render["output"] == ["VIDEO", "STRING"] and render["output_node"] is True
+    assert render["input"]["optional"]["sound_video"][0] == "VIDEO" and render["input"]["optional"]["audio"][0] == "AUDIO"
+    for node_id, video_input in (("StyleHEAT_3DMMExtract", "video"), ("StyleHEAT_VideoCrop", "video"), ("StyleHEAT_PasteBack", "original_video")):
+        assert ours[node_id]["input"]["optional"][video_input][0] == "VIDEO"
     assert ours["StyleHEAT_Invert"]["output"] == ["STYLEHEAT_LATENT", "IMAGE"]
     assert ours["StyleHEAT_VideoFlow"]["output"] == ["STYLEHEAT_FLOW"]
     assert all(info["category"].startswith("StyleHEAT") for info in ours.values())
@@ -100,6 +117,7 @@ def test_workflow_runs_and_writes_a_video(server, name):
     entry = server.wait(prompt_id)
     assert entry["status"]["status_str"] == "success", error_message(entry)
     (video,) = set(server.output_dir.rglob("*.mp4")) - before
+    assert video == rendered_video(server, entry, _api(name))
     with av.open(str(video)) as container:
         frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
         has_audio = bool(container.streams.audio)
@@ -107,9 +125,10 @@ def test_workflow_runs_and_writes_a_video(server, name):
     assert frames[0].shape[:2] == (448, 320)  # pasted back into the half-size portrait
     assert np.std(frames[0]) > 5
     assert has_audio == (name != "intuitive_editing")
-    decode_id = next(k for k, v in _api(name).items() if v["class_type"] == "StyleHEAT_StyleGANDecode")
-    progress = [e for e in server.events(prompt_id, "progress") if e["node"] == decode_id]
+    render_id = _render_id(name)
+    progress = [e for e in server.events(prompt_id, "progress") if e["node"] == render_id]
     assert progress and progress[-1]["value"] == progress[-1]["max"] == FRAMES
+    assert not any(node["class_type"] == "GetVideoComponents" for node in _api(name).values())  # the driving video is never one IMAGE
 
 
 def test_invalid_widget_value_is_refused_with_the_input_named(server):
@@ -129,10 +148,11 @@ def test_portrait_without_face_fails_with_a_message_that_says_so(server):
     assert "StyleHEAT_FaceAlign" in message and "no face" in message.lower()
 
 
-def test_interrupt_during_decode_stops_and_next_prompt_succeeds(server):
+def test_interrupt_during_render_stops_without_a_file_and_next_prompt_succeeds(server):
     graph = _api("video_reenactment")
     graph["8"]["inputs"]["file"] = "long.mp4"
     graph["14"]["inputs"]["chunk_size"] = 1
+    graph["14"]["inputs"]["filename_prefix"] = "styleheat/cancelled"
     prompt_id = server.queue(graph)
     deadline = time.monotonic() + 600
     while not [e for e in server.events(prompt_id, "progress") if e["node"] == "14"]:
@@ -145,6 +165,7 @@ def test_interrupt_during_decode_stops_and_next_prompt_succeeds(server):
     assert interrupted and interrupted[0]["node_id"] == "14"
     done = [e for e in server.events(prompt_id, "progress") if e["node"] == "14"]
     assert done[-1]["value"] < done[-1]["max"] == 40
+    assert not list(server.output_dir.rglob("cancelled*"))  # neither the final name nor the partial file
     assert server.run(_tiny(_api("intuitive_editing")))["status"]["status_str"] == "success"
 
 
@@ -155,3 +176,50 @@ def test_a_workflow_writes_only_into_the_servers_own_folders(server, home):
     assert changes(install, tree_state(COMFYUI_DIR.resolve())) == []
     assert sorted(home.rglob("*")) == []
     assert list(server.base.rglob("styleheat_cache/*.safetensors"))  # its 3DMM cache went into the server's user folder
+
+
+def _retimed(source: Path, target: Path, fps: int) -> Path:
+    """The clip's frames played at `fps`, with its sound cut to the new length."""
+    with av.open(str(source)) as container:
+        images = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    samples, rate = read_soundtrack(source)
+    seconds = len(images) / fps
+    sound = np.pad(samples, ((0, 0), (0, max(0, round(seconds * rate) - samples.shape[1]))))[:, : round(seconds * rate)]
+    with VideoWriter(target, fps, VideoFormat("h264"), ArraySound(sound, rate)) as writer:
+        writer.write(np.stack(images))
+    return target
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fps", [25, 30])
+@pytest.mark.parametrize("name", ["video_reenactment", "audio_driven"])
+def test_sound_and_picture_share_one_frame_clock(server, name, fps):
+    graph = _tiny(_api(name))
+    if name == "video_reenactment":
+        graph["8"]["inputs"]["file"] = _retimed(server.input_dir / "driving.mp4", server.input_dir / f"driving{fps}.mp4", fps).name
+        expected_frames = FRAMES
+    else:
+        next(node for node in graph.values() if node["class_type"] == "StyleHEAT_AudioFlow")["inputs"]["fps"] = float(fps)
+        expected_frames = math.ceil(0.1 * fps)  # speech.wav lasts 0.1 s
+    entry = server.run(graph)
+    frames, duration = decoded(rendered_video(server, entry, graph))
+    assert len(frames) == expected_frames
+    assert abs(duration - expected_frames / fps) <= 1 / fps
+    with av.open(str(rendered_video(server, entry, graph))) as container:
+        assert container.streams.video[0].average_rate == fps
+
+
+def test_a_driving_file_without_pictures_says_what_to_connect(server):
+    with av.open(str(server.input_dir / "sound_only.mp4"), "w") as container:
+        stream = container.add_stream("aac", rate=16000)
+        stream.layout = "mono"
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 3200), np.float32), format="fltp", layout="mono")
+        frame.sample_rate = 16000
+        container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    graph = _api("video_reenactment")
+    graph["8"]["inputs"]["file"] = "sound_only.mp4"
+    entry = server.wait(server.queue(graph))
+    assert entry["status"]["status_str"] == "error"
+    message = error_message(entry)
+    assert "StyleHEAT_3DMMExtract" in message and "has no video stream" in message and "video file with picture frames" in message

@@ -11,9 +11,9 @@ from torch import nn
 from styleheat_core.editing.early_stop import EarlyStop, Plateau
 from styleheat_core.editing.inversion_loss import InversionLoss, WPlusPCA
 from styleheat_core.editing.optimize_inversion import optimize_inversion
+from styleheat_core.models.modulation import FeatureModulation
 from styleheat_core.models.stylegan2 import Generator
 from styleheat_core.models.vgg19 import VGG19Features
-from styleheat_core.models.modulation import FeatureModulation
 from styleheat_core.pipeline.inversion import EncodedInversion, OptimizedInversion
 from styleheat_core.pipeline.refine import refine_inversion
 from tests.support.golden import GoldenCase, network_state_dict

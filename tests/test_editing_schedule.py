@@ -39,7 +39,8 @@ def _interfacegan(direction):
 
 
 def test_ramps_give_exact_per_frame_values():
-    values = lambda kind: [StrengthSchedule(kind).value(f, 5, 4.0) for f in range(5)]
+    def values(kind):
+        return [StrengthSchedule(kind).value(f, 5, 4.0) for f in range(5)]
     assert values("constant") == [4.0] * 5
     assert values("linear") == [0.0, 1.0, 2.0, 3.0, 4.0]
     assert values("ease_in_out") == [0.0, 4.0 * 0.15625, 2.0, 4.0 * 0.84375, 4.0]

@@ -13,7 +13,7 @@ from styleheat_core.evaluate.frames import read_frames
 from tests.support.clips import cut_clip
 from tests.support.metrics import standin_metric_folder
 from tests.support.model_folder import recipe_model_folder
-from tests.support.pack import node
+from tests.support.pack import node, results
 from tests.support.preprocess import DRIVING_VIDEO, FFHQ_PORTRAIT, needs_media
 
 pytestmark = pytest.mark.slow
@@ -88,8 +88,8 @@ def test_protocol_renders_what_the_nodes_render(models, videos, monkeypatch):
     encoder = node("StyleHEAT_LoadEncoder").load("Encoder_e4e.pth", "hfgi.pth", "fp32")[0]
     motion_models = node("StyleHEAT_LoadMotionModels").load("StyleHEAT_visual.pt", "fp32")[0]
     deep3d = node("StyleHEAT_LoadDeep3D").load("Deep3D/epoch_20.pth", "BFM/similarity_Lm3D_all.mat", "fp32")[0]
-    aligned = node("StyleHEAT_FaceAlign").run(images[:1], "1024", 0)[0]
-    latent = node("StyleHEAT_Invert").run(stylegan, encoder, aligned, 0)[0]
+    aligned = results(node("StyleHEAT_FaceAlign").run(images[:1], "1024", 0))[0]
+    latent = results(node("StyleHEAT_Invert").run(stylegan, encoder, aligned, 0))[0]
     coefficients = node("StyleHEAT_3DMMExtract").run(deep3d, images, "fixed", False, False, 0.0, 0, "error")[0]
     flow = node("StyleHEAT_VideoFlow").run(motion_models, coefficients)[0]
     features = node("StyleHEAT_Calibrate").run(node("StyleHEAT_WarpFeatures").run(latent, flow)[0], motion_models)[0]

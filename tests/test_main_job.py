@@ -104,16 +104,16 @@ def test_an_output_folder_that_is_not_writable_fails_before_any_setup(stub_repos
 def test_progress_lines_name_the_node_and_give_counts_elapsed_and_eta():
     now = [100.0]
     stream = io.StringIO()
-    echo = ProgressEcho({"14": "StyleHEAT StyleGAN Decode"}, stream, clock=lambda: now[0], interval=1.0)
+    echo = ProgressEcho({"14": "StyleGAN Decode"}, stream, clock=lambda: now[0], interval=1.0)
     echo({"type": "executing", "data": {"node": "14", "prompt_id": "p"}})
     for value, at in ((1, 110.0), (2, 110.5), (3, 120.0), (4, 130.0)):
         now[0] = at
         echo({"type": "progress", "data": {"node": "14", "value": value, "max": 4, "prompt_id": "p"}})
     echo({"type": "status", "data": {}})
     assert stream.getvalue().splitlines() == [
-        "StyleHEAT StyleGAN Decode: 1/4, 0:10 elapsed, ETA 0:30",  # 10 s per frame so far, 3 to go
-        "StyleHEAT StyleGAN Decode: 3/4, 0:20 elapsed, ETA 0:07",  # the update at 110.5 s came within a second
-        "StyleHEAT StyleGAN Decode: 4/4, 0:30 elapsed, ETA 0:00",
+        "StyleGAN Decode: 1/4, 0:10 elapsed, ETA 0:30",  # 10 s per frame so far, 3 to go
+        "StyleGAN Decode: 3/4, 0:20 elapsed, ETA 0:07",  # the update at 110.5 s came within a second
+        "StyleGAN Decode: 4/4, 0:30 elapsed, ETA 0:00",
     ]
 
 
@@ -134,7 +134,7 @@ def test_main_job_writes_a_talking_video_with_sound_and_shows_progress(tmp_path)
     assert len(frames) == 2
     assert frames[0].shape[:2] == (896, 640)  # pasted back into the full-size portrait
     lines = progress.getvalue().splitlines()
-    assert any(line.startswith("StyleHEAT StyleGAN Decode: 2/2, ") and "elapsed, ETA 0:00" in line for line in lines), lines
+    assert any(line.startswith("Render Video: 2/2, ") and "elapsed, ETA 0:00" in line for line in lines), lines
 
 
 def test_main_job_names_a_missing_input(tmp_path):

@@ -2,10 +2,10 @@
 
 import re
 import sys
-import tomllib
 from urllib.parse import urlparse
 
 import pytest
+import tomllib
 from PIL import Image
 
 from tests.support.pack import ROOT

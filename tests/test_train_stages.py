@@ -5,17 +5,24 @@ import torch
 
 from styleheat_core.io.loaders import load_audio_warper, load_motion_networks
 from styleheat_core.models.discriminator import Discriminator
+from styleheat_core.models.warper import VideoWarper
+from styleheat_core.pipeline.forward import MotionNetworks
 from styleheat_core.train.audio_warper import AudioStage
 from styleheat_core.train.checkpoint import checkpoint_path, load_video_warper, save_checkpoint, styleheat_networks
 from styleheat_core.train.data import PairDataset, PairOptions
 from styleheat_core.train.engine import TrainConfig, train
 from styleheat_core.train.prepare import PrepareOptions, prepare_dataset
 from styleheat_core.train.stage1 import WarperStage
-from styleheat_core.pipeline.forward import MotionNetworks
 from styleheat_core.train.stage2 import CalibrationStage, FrozenNetworks
-from styleheat_core.models.warper import VideoWarper
 from tests.support.train_fakes import (
-    DrawnFaceBackend, TinyCalibrator, TinyDiscriminator, TinyGenerator, TinyInverter, TinyVGG, landmark_coefficients, synthetic_videos,
+    DrawnFaceBackend,
+    TinyCalibrator,
+    TinyDiscriminator,
+    TinyGenerator,
+    TinyInverter,
+    TinyVGG,
+    landmark_coefficients,
+    synthetic_videos,
 )
 
 STEPS = 16

@@ -52,7 +52,7 @@ def test_non_finite_and_out_of_range_numbers_are_refused_with_node_and_input_nam
 
 def test_numbers_inside_the_limits_pass_through_unchanged():
     """A linked fps arrives as a Fraction (ComfyUI's video components): it is a finite number in range."""
-    VALIDATION.check_number("StyleHEAT StyleGAN Decode", "fps", Fraction(30000, 1001), "FLOAT", 1.0, 240.0)
+    VALIDATION.check_number("StyleGAN Decode", "fps", Fraction(30000, 1001), "FLOAT", 1.0, 240.0)
     VALIDATION.check_number("x", "n", 10**3, "INT", 0, 10**4)
     with pytest.raises(ValueError, match="'n' = 100000 is out of range; set it between 0 and 10000"):
         VALIDATION.check_number("x", "n", 10**5, "INT", 0, 10**4)
@@ -63,7 +63,7 @@ def test_numbers_inside_the_limits_pass_through_unchanged():
 
 
 def test_a_nan_strength_never_reaches_the_edit():
-    with pytest.raises(ValueError, match="StyleHEAT Style Direction: 'strength' = nan is not a finite number; set it between -50 and 50"):
+    with pytest.raises(ValueError, match="Style Direction: 'strength' = nan is not a finite number; set it between -50 and 50"):
         node("StyleHEAT_StyleDirection").run(None, "age (InterFaceGAN)", float("nan"), False, "")
 
 

@@ -11,7 +11,7 @@ import torch
 
 from styleheat_core.preprocess.video_io import iter_video_frames
 from tests.support.model_folder import recipe_cache_root, recipe_model_folder
-from tests.support.pack import ROOT, node
+from tests.support.pack import ROOT, node, results
 from tests.support.preprocess import PORTRAIT, TALKING_VIDEO, needs_media, rgb
 from tests.support.snapshot import changes, tree_state
 
@@ -42,8 +42,8 @@ def test_a_node_graph_writes_nothing_to_home_or_the_repository(tmp_path, monkeyp
     motion_models = node("StyleHEAT_LoadMotionModels").load("StyleHEAT_visual.pt", "fp32")[0]
     deep3d = node("StyleHEAT_LoadDeep3D").load("Deep3D/epoch_20.pth", "BFM/similarity_Lm3D_all.mat", "fp32")[0]
     portrait = torch.from_numpy(rgb(PORTRAIT)).float()[None] / 255.0
-    aligned, crop = node("StyleHEAT_FaceAlign").run(portrait, "1024", 0)
-    latent, _ = node("StyleHEAT_Invert").run(stylegan, encoder, aligned, 0)
+    aligned, crop = results(node("StyleHEAT_FaceAlign").run(portrait, "1024", 0))
+    latent, _ = results(node("StyleHEAT_Invert").run(stylegan, encoder, aligned, 0))
     (coefficients,) = node("StyleHEAT_3DMMExtract").run(deep3d, torch.from_numpy(driving.copy()).float() / 255.0, "fixed", False, False, 0.0, 0, "error")
     (flow,) = node("StyleHEAT_VideoFlow").run(motion_models, coefficients)
     (features,) = node("StyleHEAT_WarpFeatures").run(latent, flow)

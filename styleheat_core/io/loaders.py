@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..audio.sadtalker import SadTalkerAudioNetworks
 from ..editing.directions import GanspacePCA, StyleDirections
 from ..editing.inversion_loss import WPlusPCA
 from ..models.deep3d import Deep3DReconNet
@@ -18,7 +19,6 @@ from ..models.warper import AudioWarper
 from ..pipeline.forward import MotionNetworks
 from ..pipeline.inversion import EncoderNetworks
 from ..preprocess.deep3d_align import standard_landmarks_5
-from ..audio.sadtalker import SadTalkerAudioNetworks
 from .checkpoints import CheckpointError, build_module, read_tensor_file, validated_parts, validated_prefixed_parts
 from .layouts import ModuleEntry, OfficialFile, identify, official_file
 

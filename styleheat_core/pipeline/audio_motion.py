@@ -50,6 +50,11 @@ class LipMotion:
     def num_frames(self) -> int:
         return self.base.num_frames
 
+    @property
+    def fps(self) -> float:
+        """The audio's frame clock (the mel windows are framed at it)."""
+        return self.mel.fps
+
     def models(self) -> tuple[ModelHandle, ...]:
         return (*self.base.models(), self.generator, self.audio_warper)
 

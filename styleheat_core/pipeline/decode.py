@@ -36,6 +36,11 @@ class WarpedFeatures:
     def num_frames(self) -> int:
         return self.motion.num_frames
 
+    @property
+    def fps(self) -> float | None:
+        """The motion's frame rate (None when unknown)."""
+        return self.motion.fps
+
     def calibrated(self, calibrator: ModelHandle[MotionNetworks]) -> "WarpedFeatures":
         return replace(self, calibrator=calibrator)
 
@@ -53,25 +58,70 @@ class WarpedFeatures:
         return render_frames(generator, source, motion, refinement)
 
 
-def decode_chunks(generator: Generator, features: WarpedFeatures, size: int = 1024, chunk_size: int = 4) -> Iterator[torch.Tensor]:
-    """Frames of the driven video as IMAGE chunks of at most `chunk_size` frames, in order."""
+def frame_range(total: int, start: int = 0, count: int = 0) -> range:
+    """Frames start .. start+count-1 of a `total`-frame video (count 0 = to the end), checked, with errors naming the widgets."""
+    if total < 1:
+        raise ValueError("the motion has 0 frames: connect a driving video or audio with at least one frame")
+    if isinstance(start, bool) or not isinstance(start, int) or start < 0:
+        raise ValueError(f"start_frame must be an integer >= 0; got {start!r}")
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise ValueError(f"frame_count must be an integer >= 0 (0 = to the end); got {count!r}")
+    if start >= total:
+        raise ValueError(f"start_frame {start} is past the last frame: the motion has {total} frames (0..{total - 1}); lower start_frame")
+    stop = total if count == 0 else start + count
+    if stop > total:
+        raise ValueError(f"frames {start}..{stop - 1} run past the motion's {total} frames: set frame_count to at most {total - start} (0 = to the end)")
+    return range(start, stop)
+
+
+def image_bytes(frames: int, height: int, width: int) -> int:
+    """Bytes of an IMAGE batch of `frames` float32 RGB frames."""
+    return frames * height * width * 3 * 4
+
+
+def check_memory(needed: int, available: int, what: str, remedy: str) -> None:
+    """Fail before allocating `needed` bytes when they exceed the `available` memory."""
+    if needed > available:
+        raise MemoryError(f"{what}: {needed / 2**30:.1f} GiB, but only {available / 2**30:.1f} GiB of memory is free. {remedy}")
+
+
+def check_image_fits(frames: range, size: int, available: int) -> None:
+    """Fail before decoding when Decode's IMAGE output would not fit into `available` bytes of memory."""
+    fitting = available // image_bytes(1, size, size)
+    check_memory(
+        image_bytes(len(frames), size, size),
+        available,
+        f"StyleGAN Decode would return {len(frames)} frames of {size}x{size} as one IMAGE",
+        f"Use Render Video (it streams the frames into a video file at flat memory), or decode a part with "
+        f"start_frame / frame_count (about {fitting} frames fit), or a smaller size.",
+    )
+
+
+def decode_chunks(generator: Generator, features: WarpedFeatures, size: int = 1024, chunk_size: int = 4, frames: range | None = None) -> Iterator[torch.Tensor]:
+    """Frames of the driven video (all, or `frames`) as IMAGE chunks of at most `chunk_size` frames, in order."""
     if size not in OUTPUT_SIZES:
         raise ValueError(f"output size must be one of {OUTPUT_SIZES}; got {size}")
     if chunk_size < 1:
         raise ValueError(f"chunk size must be at least 1; got {chunk_size}")
-    total = features.num_frames
-    for start in range(0, total, chunk_size):
-        yield network_to_image(features.frames(generator, list(range(start, min(start + chunk_size, total)))), size)
+    frames = range(features.num_frames) if frames is None else frames
+    for start in range(frames.start, frames.stop, chunk_size):
+        yield network_to_image(features.frames(generator, list(range(start, min(start + chunk_size, frames.stop)))), size)
 
 
 def decode_video(
-    generator: Generator, features: WarpedFeatures, size: int = 1024, chunk_size: int = 4, on_progress: ProgressCallback | None = None
+    generator: Generator,
+    features: WarpedFeatures,
+    size: int = 1024,
+    chunk_size: int = 4,
+    on_progress: ProgressCallback | None = None,
+    frames: range | None = None,
 ) -> torch.Tensor:
-    """The whole driven video as one IMAGE batch (N,size,size,3), filled chunk by chunk into one buffer."""
-    total = features.num_frames
+    """The driven video (all, or `frames`) as one IMAGE batch (N,size,size,3), filled chunk by chunk into one buffer."""
+    frames = range(features.num_frames) if frames is None else frames
+    total = len(frames)
     out = torch.empty((total, size, size, 3), dtype=torch.float32)
     done = 0
-    for chunk in decode_chunks(generator, features, size, chunk_size):
+    for chunk in decode_chunks(generator, features, size, chunk_size, frames):
         out[done : done + chunk.shape[0]] = chunk
         done += chunk.shape[0]
         if on_progress is not None:

@@ -30,6 +30,14 @@ def network_to_image(frames: torch.Tensor, size: int | None = None) -> torch.Ten
     return rearrange((frames + 1.0) / 2.0, "b c h w -> b h w c").cpu()
 
 
+def network_to_uint8(frames: torch.Tensor, size: int | None = None) -> torch.Tensor:
+    """(B,3,H,W) network output in [-1,1] -> (B,size,size,3) uint8 RGB on the same device (what video files take)."""
+    frames = frames.float().clamp(-1.0, 1.0)
+    if size is not None and frames.shape[-1] != size:
+        frames = F.interpolate(frames, size=(size, size), mode="area")
+    return rearrange(((frames + 1.0) / 2.0 * 255).round().to(torch.uint8), "b c h w -> b h w c")
+
+
 def image_to_uint8(image: torch.Tensor) -> np.ndarray:
     """IMAGE (B,H,W,C) in [0,1] -> (B,H,W,3) uint8 RGB."""
     return (image[..., :3].clamp(0, 1) * 255).round().to(torch.uint8).cpu().numpy()

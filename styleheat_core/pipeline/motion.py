@@ -14,15 +14,19 @@ import torch
 
 from ..preprocess.semantics import SEMANTIC_DIM, semantic_windows
 from .forward import FrameMotion, MotionNetworks, predict_motion
+from .frame_clock import check_fps
 from .handles import ModelHandle
 from .inversion import Inversion
 
 
 class MotionSource(Protocol):
-    """Per-frame motion for a source; `num_frames` is the length of the driven video."""
+    """Per-frame motion for a source; `num_frames` is the length of the driven video, `fps` its frame rate (None = unknown)."""
 
     @property
     def num_frames(self) -> int: ...
+
+    @property
+    def fps(self) -> float | None: ...
 
     def models(self) -> tuple[ModelHandle, ...]:
         """The networks `motion` runs."""
@@ -39,11 +43,14 @@ class CoefficientMotion:
 
     networks: ModelHandle[MotionNetworks]
     coefficients: torch.Tensor
+    fps: float | None = None
 
     def __post_init__(self) -> None:
+        if self.fps is not None:
+            check_fps(self.fps, "the motion's fps")
         shape = tuple(self.coefficients.shape)
         if len(shape) != 2 or shape[1] != SEMANTIC_DIM or shape[0] == 0:
-            raise ValueError(f"Video Flow needs (frames >= 1, {SEMANTIC_DIM}) coefficients from StyleHEAT 3DMM Extract; got {shape}")
+            raise ValueError(f"Video Flow needs (frames >= 1, {SEMANTIC_DIM}) coefficients from 3DMM Extract; got {shape}")
         if not torch.isfinite(self.coefficients).all():
             raise ValueError("the motion coefficients contain NaN or infinite values; re-run 3DMM Extract or check the edits feeding Video Flow")
 

@@ -56,7 +56,7 @@ class SourceLatent:
             raise ValueError(
                 "W+ edits need an encoder inversion: this portrait was refined by optimisation (Invert's refine_steps > 0), "
                 "whose refined 64x64 feature cannot follow an edited code (the official attribute editing forbids it too). "
-                "Set refine_steps to 0 on StyleHEAT Invert to edit attributes."
+                "Set refine_steps to 0 on Invert to edit attributes."
             )
         return replace(self, edits=self.edits + (edit,))
 

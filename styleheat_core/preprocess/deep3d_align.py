@@ -8,6 +8,7 @@ last three entries of the 73-d motion vector, so every truncation below is kept.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import numpy as np
 import torch
 from PIL import Image

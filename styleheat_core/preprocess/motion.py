@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 import numpy as np
 import torch
@@ -22,8 +22,11 @@ from .landmarks import LandmarkBackend, default_backend
 from .motion_cache import array_digest, cache_key, load_entry, model_fingerprint, save_entry
 from .semantics import SEMANTIC_DIM, expression_only, semantic_windows
 from .temporal import kernel_radius, smooth_sequence
-from .video_crop import CropOptions, crop_video
-from .video_io import file_digest, iter_video_frames
+from .video_crop import CropOptions, CroppedFrame, iter_crops
+from .video_io import VideoFile, file_digest, iter_video_frames, probe_video
+
+# (frames done, total or None) -> None; may raise to cancel.
+ProgressCallback = Callable[[int, int | None], None]
 
 
 @dataclass(frozen=True)
@@ -82,18 +85,54 @@ def apply_motion_options(driving: torch.Tensor, options: MotionOptions, source: 
     return result
 
 
-def _open_video(video: str | Path | np.ndarray | Iterable[np.ndarray], max_frames: int | None) -> tuple[Iterable[np.ndarray], str | None]:
-    """Frames to read, and a content hash when the input can be hashed before reading (file or array)."""
-    if isinstance(video, (str, Path)):
-        return iter_video_frames(video, max_frames), file_digest(video)
+def _open_video(video: VideoFile | np.ndarray | Iterable[np.ndarray], max_frames: int | None) -> tuple[Iterable[np.ndarray], str | None, int | None]:
+    """Frames to read, a content hash when the input can be hashed before reading (file or array), and the frame count when known."""
+    if isinstance(video, (str, Path)) or hasattr(video, "read"):
+        info = probe_video(video)
+        total = info.frames if max_frames is None else min(info.frames, max_frames)
+        return iter_video_frames(video, max_frames), file_digest(video), total
     if isinstance(video, np.ndarray):
         frames = video if max_frames is None else video[:max_frames]
-        return frames, array_digest(frames)
-    return video, None
+        return frames, array_digest(frames), len(frames)
+    return video, None, None
+
+
+def _extract(frames: Iterable[np.ndarray], net: nn.Module, lm3d_5: np.ndarray, crop: CropOptions, backend: LandmarkBackend, batch_size: int,
+             on_progress: ProgressCallback | None, total: int | None) -> dict[str, torch.Tensor]:
+    """Crop and run Deep3D a batch at a time: only `batch_size` crops are held, whatever the video length."""
+    coeffs, params, source_landmarks, landmarks, quads, detected = [], [], [], [], [], []
+    batch: list[CroppedFrame] = []
+
+    def run_batch() -> None:
+        found = coefficients_from_frames(np.stack([c.crop for c in batch]), np.stack([c.landmarks for c in batch]), net, lm3d_5, batch_size)
+        coeffs.append(found.coeff257)
+        params.append(found.trans_params)
+        batch.clear()
+
+    for index, cropped in enumerate(iter_crops(frames, crop, backend)):
+        batch.append(cropped)
+        source_landmarks.append(cropped.source_landmarks)
+        landmarks.append(cropped.landmarks)
+        quads.append(cropped.transform.quad)
+        detected.append(cropped.detected)
+        if len(batch) == batch_size:
+            run_batch()
+        if on_progress is not None:
+            on_progress(index + 1, total)
+    if batch:
+        run_batch()
+    return {
+        "coeff257": torch.cat(coeffs),
+        "trans_params": torch.cat(params),
+        "source_landmarks": torch.from_numpy(np.stack(source_landmarks)),
+        "crop_landmarks": torch.from_numpy(np.stack(landmarks)),
+        "quads": torch.from_numpy(np.stack(quads)),
+        "detected": torch.from_numpy(np.array(detected, dtype=np.uint8)),
+    }
 
 
 def extract_video_motion(
-    video: str | Path | np.ndarray | Iterable[np.ndarray],
+    video: VideoFile | np.ndarray | Iterable[np.ndarray],
     net: nn.Module,
     lm3d_5: np.ndarray,
     source: torch.Tensor | None = None,
@@ -103,16 +142,21 @@ def extract_video_motion(
     cache_dir: str | Path | None = None,
     max_frames: int | None = None,
     batch_size: int = 20,
+    on_progress: ProgressCallback | None = None,
+    content_key: str | None = None,
 ) -> VideoMotion:
-    """73-d motion of a driving video (file path, (N,H,W,3) array or iterable of frames).
+    """73-d motion of a driving video (file path or binary file, (N,H,W,3) array or iterable of frames), read frame by frame.
 
-    With cache_dir, a file or array input is looked up by the hash of its content, the crop options,
-    max_frames, the landmark backend, the network's weights and lm3d_5; iterables are never cached.
+    With cache_dir, a file or array input is looked up by the hash of its content (`content_key` names the
+    content of an iterable), the crop options, max_frames, the landmark backend, the network's weights and
+    lm3d_5; other iterables are never cached. `on_progress(done, total or None)` follows every frame (it may
+    raise to cancel).
     """
     if crop.size != FRAME_SIZE:
         raise ValueError(f"3DMM extraction crops at {FRAME_SIZE}² as official; got CropOptions(size={crop.size})")
     backend = backend or default_backend()
-    frames, content = _open_video(video, max_frames)
+    frames, content, total = _open_video(video, max_frames)
+    content = content or content_key
     settings = {"crop": asdict(crop), "max_frames": max_frames, "landmarks": backend.identity}
     path = None
     if cache_dir is not None and content is not None:
@@ -120,16 +164,7 @@ def extract_video_motion(
     entry = load_entry(path) if path else None
     from_cache = entry is not None
     if entry is None:
-        cropped = crop_video(frames, crop, backend)
-        coefficients = coefficients_from_frames(cropped.crops, cropped.landmarks, net, lm3d_5, batch_size)
-        entry = {
-            "coeff257": coefficients.coeff257,
-            "trans_params": coefficients.trans_params,
-            "source_landmarks": torch.from_numpy(cropped.source_landmarks),
-            "crop_landmarks": torch.from_numpy(cropped.landmarks),
-            "quads": torch.from_numpy(cropped.quads),
-            "detected": torch.from_numpy(cropped.detected.astype(np.uint8)),
-        }
+        entry = _extract(frames, net, lm3d_5, crop, backend, batch_size, on_progress, total)
         if path:
             save_entry(path, entry, settings)
     coefficients = Deep3DCoefficients(entry["coeff257"], entry["trans_params"])

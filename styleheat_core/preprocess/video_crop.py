@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -68,30 +68,52 @@ def _frame_params(tracked: list[TrackedFrame], index: int, options: CropOptions,
     return smooth_sequence(window, options.smoothing)[index - start]
 
 
-def crop_video(
+@dataclass(frozen=True)
+class CroppedFrame:
+    """One cropped frame: the crop (size, size, 3) uint8, its transform, landmarks in source and crop pixels, detected or carried."""
+
+    crop: np.ndarray
+    transform: AlignTransform
+    source_landmarks: np.ndarray
+    landmarks: np.ndarray
+    detected: bool
+
+
+def iter_crops(
     frames: Iterable[np.ndarray], options: CropOptions = CropOptions(), backend: LandmarkBackend | None = None
-) -> VideoCrop:
-    """Crop every frame (numpy (N,H,W,3) or any iterable of frames) around the face."""
+) -> Iterator[CroppedFrame]:
+    """Crop every frame (numpy (N,H,W,3) or any iterable of frames) around the face, yielding each crop as soon as it is known."""
     tracked: list[TrackedFrame] = []
     waiting: deque[TrackedFrame] = deque()
-    crops, transforms = [], []
 
-    def emit(finished: bool) -> None:
+    def ready(finished: bool) -> Iterator[CroppedFrame]:
         while waiting:
             params = _frame_params(tracked, waiting[0].index, options, finished)
             if params is None:
                 return
             frame = waiting.popleft()
             transform = AlignTransform(quad_from_params(params), options.size)
-            crops.append(warp_to_aligned(frame.image, transform, border="constant"))
-            transforms.append(transform)
             tracked[frame.index] = TrackedFrame(frame.index, np.empty(0), frame.points, frame.detected)
+            crop = warp_to_aligned(frame.image, transform, border="constant")
+            yield CroppedFrame(crop, transform, frame.points, transform.to_aligned(frame.points), frame.detected)
 
     for frame in iter_landmarks(frames, backend, options.face_index, options.on_missing):
         tracked.append(frame)
         waiting.append(frame)
-        emit(finished=False)
-    emit(finished=True)
-    source = np.stack([t.points for t in tracked])
-    landmarks = np.stack([t.to_aligned(p) for t, p in zip(transforms, source)])
-    return VideoCrop(np.stack(crops), transforms, source, landmarks, np.array([t.detected for t in tracked]), options.mode)
+        yield from ready(finished=False)
+    yield from ready(finished=True)
+
+
+def crop_video(
+    frames: Iterable[np.ndarray], options: CropOptions = CropOptions(), backend: LandmarkBackend | None = None
+) -> VideoCrop:
+    """Crop every frame (numpy (N,H,W,3) or any iterable of frames) around the face, all crops in one array."""
+    cropped = list(iter_crops(frames, options, backend))
+    return VideoCrop(
+        np.stack([c.crop for c in cropped]),
+        [c.transform for c in cropped],
+        np.stack([c.source_landmarks for c in cropped]),
+        np.stack([c.landmarks for c in cropped]),
+        np.array([c.detected for c in cropped]),
+        options.mode,
+    )

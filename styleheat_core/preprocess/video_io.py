@@ -1,58 +1,127 @@
-"""Decoding video files frame by frame (PyAV), so long videos never sit in memory at full resolution."""
+"""Decoding video files frame by frame (PyAV), so long videos never sit in memory at full resolution.
+
+A video is a path or an open binary file (ComfyUI's VIDEO hands either); files are rewound before
+every pass.
+"""
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Iterator
 
 import av
 import numpy as np
 
+from ..io.sound import file_sound
 
-def iter_video_frames(path: str | Path, max_frames: int | None = None) -> Iterator[np.ndarray]:
-    """HxWx3 uint8 RGB frames of a video file, in order (the first `max_frames` only, when given)."""
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"video '{path}' does not exist")
+VideoFile = str | Path | BinaryIO
+
+
+class NoVideoStreamError(ValueError):
+    """A file given as a video has no picture frames."""
+
+
+def video_name(video: VideoFile) -> str:
+    return f"'{video}'" if isinstance(video, (str, Path)) else "the video"
+
+
+def _open(video: VideoFile) -> av.container.InputContainer:
+    if isinstance(video, (str, Path)):
+        if not Path(video).is_file():
+            raise FileNotFoundError(f"video '{video}' does not exist")
+        container = av.open(str(video))
+    else:
+        video.seek(0)
+        container = av.open(video)
+    if not container.streams.video:
+        kinds = sorted({s.type for s in container.streams}) or ["no streams"]
+        container.close()
+        raise NoVideoStreamError(
+            f"{video_name(video)} has no video stream (it holds {', '.join(kinds)}): give a video file with picture frames "
+            f"(for a sound-only file use StyleHEAT Load Audio and Audio Flow)"
+        )
+    return container
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a video file holds: frame count, frame rate (None when the file does not say), size, whether it has sound."""
+
+    frames: int
+    fps: Fraction | None
+    width: int
+    height: int
+    has_audio: bool
+
+
+def probe_video(video: VideoFile) -> VideoInfo:
+    """Frame count (from the header, else by counting packets, never by decoding), fps, size and sound of a video."""
+    with _open(video) as container:
+        stream = container.streams.video[0]
+        frames = int(stream.frames or 0)
+        if frames <= 0:
+            frames = sum(1 for packet in container.demux(stream) if packet.size > 0)
+        fps = Fraction(stream.average_rate) if stream.average_rate else None
+        return VideoInfo(frames, fps, int(stream.width), int(stream.height), bool(container.streams.audio))
+
+
+def iter_video_frames(video: VideoFile, max_frames: int | None = None, start: int = 0) -> Iterator[np.ndarray]:
+    """HxWx3 uint8 RGB frames of a video, in order, from frame `start` (the first `max_frames` of them, when given)."""
     if max_frames is not None and max_frames < 1:
         raise ValueError(f"max_frames must be >= 1 or None; got {max_frames}")
-    with av.open(str(path)) as container:
-        if not container.streams.video:
-            raise ValueError(f"'{path}' has no video stream")
+    if start < 0:
+        raise ValueError(f"the first frame must be >= 0; got {start}")
+    with _open(video) as container:
+        produced = 0
         for index, frame in enumerate(container.decode(video=0)):
-            if max_frames is not None and index >= max_frames:
+            if index < start:
+                continue
+            if max_frames is not None and produced >= max_frames:
                 return
+            produced += 1
             yield frame.to_ndarray(format="rgb24")
 
 
-def video_fps(path: str | Path) -> float:
+def iter_video_chunks(video: VideoFile, chunk: int, start: int = 0, count: int | None = None) -> Iterator[np.ndarray]:
+    """(B, H, W, 3) uint8 chunks of at most `chunk` frames, from frame `start` (`count` frames, or to the end)."""
+    if chunk < 1:
+        raise ValueError(f"chunk size must be at least 1; got {chunk}")
+    batch: list[np.ndarray] = []
+    for frame in iter_video_frames(video, count, start):
+        batch.append(frame)
+        if len(batch) == chunk:
+            yield np.stack(batch)
+            batch = []
+    if batch:
+        yield np.stack(batch)
+
+
+def video_fps(video: VideoFile) -> float:
     """Average frame rate of the first video stream."""
-    with av.open(str(path)) as container:
+    with _open(video) as container:
         return float(container.streams.video[0].average_rate)
 
 
-def file_digest(path: str | Path, chunk: int = 1 << 20) -> str:
+def file_digest(video: VideoFile, chunk: int = 1 << 20) -> str:
     """SHA-256 of a file's bytes (hex)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            digest.update(block)
+    if isinstance(video, (str, Path)):
+        with open(video, "rb") as f:
+            while block := f.read(chunk):
+                digest.update(block)
+        return digest.hexdigest()
+    video.seek(0)
+    while block := video.read(chunk):
+        digest.update(block)
     return digest.hexdigest()
 
 
-def read_soundtrack(path: Path) -> tuple[np.ndarray, int] | None:
+def read_soundtrack(path: VideoFile) -> tuple[np.ndarray, int] | None:
     """(channels, samples) float32 audio in [-1, 1] of the first audio stream and its rate, or None without one."""
-    with av.open(str(path)) as container:
-        if not container.streams.audio:
-            return None
-        chunks, rate = [], None
-        for frame in container.decode(audio=0):
-            rate = frame.sample_rate
-            data = frame.to_ndarray()
-            chunks.append(data.reshape(-1, frame.samples) if frame.format.is_planar else data.reshape(frame.samples, -1).T)
-    if not chunks:
+    sound = file_sound(path)
+    if sound is None:
         return None
-    samples = np.concatenate(chunks, axis=1)
-    if np.issubdtype(samples.dtype, np.integer):
-        samples = samples / float(np.iinfo(samples.dtype).max + 1)
-    return samples.astype(np.float32), rate
+    return np.concatenate(list(sound.blocks()), axis=1), sound.rate

@@ -12,8 +12,8 @@ import functools
 import sys
 from pathlib import Path
 
-from ..io.loaders import load_deep3d, load_discriminator, load_encoder_networks, load_standard_landmarks, load_stylegan, load_vgg19
 from ..io.layouts import official_file
+from ..io.loaders import load_deep3d, load_discriminator, load_encoder_networks, load_standard_landmarks, load_stylegan, load_vgg19
 from ..models.perceptual import PerceptualLoss
 from ..pipeline.inversion import invert
 from ..preprocess.landmarks import DlibBackend

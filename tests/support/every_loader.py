@@ -29,7 +29,6 @@ def every_load(folder: Path) -> dict[str, Callable[[], Any]]:
     calls: dict[str, Callable[[], Any]] = {
         "load_stylegan": lambda: loaders.load_stylegan(f("stylegan")),
         "load_encoder_networks": lambda: loaders.load_encoder_networks(f("e4e"), f("hfgi")),
-        "load_inversion_networks": lambda: loaders.load_inversion_networks(f("e4e"), f("hfgi"), loaders.load_stylegan(f("stylegan"))),
         "load_motion_networks": lambda: loaders.load_motion_networks(f("styleheat")),
         "load_audio_warper": lambda: loaders.load_audio_warper(f("audio_warper")),
         "load_deep3d": lambda: loaders.load_deep3d(f("deep3d")),
@@ -38,6 +37,7 @@ def every_load(folder: Path) -> dict[str, Callable[[], Any]]:
         "load_interfacegan_direction[age]": lambda: loaders.load_interfacegan_direction(f("interfacegan_age"), "interfacegan_age"),
         "load_interfacegan_direction[pose]": lambda: loaders.load_interfacegan_direction(f("interfacegan_pose"), "interfacegan_pose"),
         "load_direction_file[age]": lambda: loaders.load_direction_file(f("interfacegan_age")),
+        "load_style_directions": lambda: loaders.load_style_directions(f("interfacegan_age"), f("interfacegan_pose"), f("ganspace")),
         "load_ganspace_pca": lambda: loaders.load_ganspace_pca(f("ganspace")),
         "load_wplus_pca": lambda: loaders.load_wplus_pca(f("wplus_pca")),
         "load_expression_presets": lambda: loaders.load_expression_presets(f("expression_presets")),

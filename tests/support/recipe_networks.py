@@ -19,6 +19,7 @@ from styleheat_core.models.stylegan2 import Generator
 from styleheat_core.models.warper import VideoWarper
 from styleheat_core.pipeline.forward import MotionNetworks
 from styleheat_core.pipeline.inversion import EncoderNetworks
+
 from .golden import GoldenCase, network_state_dict
 
 

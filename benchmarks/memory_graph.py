@@ -1,0 +1,117 @@
+"""Peak resident memory of the whole example graph (workflows/api/video_reenactment.json) in a real ComfyUI server, by driving-video length.
+
+    python benchmarks/memory_graph.py [FRAMES ...]      (default: 100 2000)
+
+For each length a fresh server (tests' recipe-weight checkpoints: every network at its real size) runs
+the graph on the 640x896 portrait and a driving video of that many 512² frames with sound (the real
+talking clip, looped). Reported: the server process's peak RSS before 3DMM Extract starts (server,
+Deep3D), the peak from then on (VmHWM reset through /proc/PID/clear_refs: extraction, the other
+loaders, inversion, Render Video), and the lifetime peak.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from scripts.comfyui_server import ComfyUIServer, error_message  # noqa: E402
+from scripts.run_main_job import WORKFLOW, rendered_video  # noqa: E402
+from styleheat_core.preprocess.video_io import read_soundtrack  # noqa: E402
+from tests.support.model_folder import recipe_model_folder  # noqa: E402
+from tests.support.preprocess import PORTRAIT, TALKING_VIDEO  # noqa: E402
+
+MIB = 2**20
+EXTRACT_NODE = "10"
+
+
+def looped_video(target: Path, frames: int) -> Path:
+    """The talking clip (with its sound) looped to `frames` frames, re-encoded as H.264 + AAC."""
+    with av.open(str(TALKING_VIDEO)) as container:
+        rate = Fraction(container.streams.video[0].average_rate)
+        clip = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    samples, sample_rate = read_soundtrack(TALKING_VIDEO)
+    per_frame = sample_rate / rate
+    with av.open(str(target), "w") as out:
+        video = out.add_stream("libx264", rate=rate, options={"crf": "20"})
+        video.width, video.height, video.pix_fmt = clip[0].shape[1], clip[0].shape[0], "yuv420p"
+        audio = out.add_stream("aac", rate=sample_rate)
+        audio.layout = "stereo" if samples.shape[0] == 2 else "mono"
+        written = 0
+        for index in range(frames):
+            out.mux(video.encode(av.VideoFrame.from_ndarray(clip[index % len(clip)], format="rgb24")))
+            upto = round((index + 1) * per_frame)
+            part = np.take(samples, np.arange(written, upto) % samples.shape[1], axis=1)
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(part), format="fltp", layout=audio.layout.name)
+            frame.sample_rate, frame.pts = sample_rate, written
+            out.mux(audio.encode(frame))
+            written = upto
+        out.mux(video.encode())
+        out.mux(audio.encode())
+    return target
+
+
+def status_kib(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def measure(frames: int, port: int = 8191) -> dict:
+    graph = json.loads(WORKFLOW.read_text())
+    with tempfile.TemporaryDirectory(prefix="styleheat-bench-") as base:
+        server = ComfyUIServer(Path(base), recipe_model_folder(), port=port).start()
+        try:
+            Image.open(PORTRAIT).convert("RGB").save(server.input_dir / "portrait.png")
+            looped_video(server.input_dir / "driving.mp4", frames)
+            pid = server.process.pid
+            start = time.perf_counter()
+            prompt_id = server.queue(graph)
+            while not any(e.get("node") == EXTRACT_NODE for e in server.events(prompt_id, "executing")):
+                time.sleep(0.05)
+            loaded = status_kib(pid, "VmHWM") * 1024
+            Path(f"/proc/{pid}/clear_refs").write_text("5")
+            entry = server.wait(prompt_id, timeout=48 * 3600)
+            seconds = time.perf_counter() - start
+            if entry["status"]["status_str"] != "success":
+                raise RuntimeError(error_message(entry))
+            with av.open(str(rendered_video(server, entry, graph))) as container:
+                written = container.streams.video[0].frames
+            after_loading = status_kib(pid, "VmHWM") * 1024
+        finally:
+            server.stop()
+    return {"frames": frames, "written": written, "peak_loading": loaded, "peak_after_loading": after_loading, "lifetime_peak": max(loaded, after_loading), "seconds": seconds}
+
+
+def main(argv: list[str]) -> None:
+    results = []
+    for frames in map(int, argv or ["100", "2000"]):
+        results.append(measure(frames))
+        print(json.dumps(results[-1]), flush=True)
+    print(f"Python {platform.python_version()}, {platform.machine()}")
+    print("| driving frames | frames written | peak RSS before 3DMM Extract | peak RSS from 3DMM Extract on | lifetime peak RSS | graph time |")
+    print("|---|---|---|---|---|---|")
+    for r in results:
+        print(
+            f"| {r['frames']} | {r['written']} | {r['peak_loading'] / MIB:.0f} MiB | {r['peak_after_loading'] / MIB:.0f} MiB "
+            f"| {r['lifetime_peak'] / MIB:.0f} MiB | {r['seconds'] / 60:.0f} min ({r['seconds'] / r['frames']:.2f} s/frame) |"
+        )
+    first = results[0]
+    for r in results[1:]:
+        print(f"{first['frames']} -> {r['frames']} frames: from 3DMM Extract on {r['peak_after_loading'] / first['peak_after_loading'] - 1:+.2%}, "
+              f"lifetime {r['lifetime_peak'] / first['lifetime_peak'] - 1:+.2%}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,1 @@
+"""Headless rendering without ComfyUI: `python -m styleheat_core.render --help`."""

@@ -1,0 +1,86 @@
+"""The model folder as the headless renderer reads it, one network at a time.
+
+Each stage loads only what it runs and frees it afterwards (Deep3D for the motion, the encoders for
+the inversion, then StyleGAN and the motion networks for the frames), so the peak memory is that of
+the largest stage, not of every network together.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ..io.layouts import MODEL_FOLDER, official_file
+
+MODELS_ENV = "STYLEHEAT_MODELS_DIR"
+# glibc mallopt parameter and the threshold the renderer pins (glibc's default before it adapts).
+M_MMAP_THRESHOLD = -3
+MMAP_THRESHOLD = 128 * 1024
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+
+
+@dataclass(frozen=True)
+class ModelFolder:
+    """A folder of official checkpoints (or their .safetensors twins)."""
+
+    root: Path
+
+    @classmethod
+    def default(cls) -> "ModelFolder":
+        return cls(Path(os.environ.get(MODELS_ENV, MODEL_FOLDER)).resolve())
+
+    def file(self, key: str) -> Path:
+        """The file of official checkpoint `key`, or an error that names it and how to get it."""
+        spec = official_file(key)
+        official = self.root / spec.filename
+        for candidate in (official, official.with_suffix(".safetensors")):
+            if candidate.is_file():
+                return candidate
+        raise FileNotFoundError(
+            f"{spec.filename} ({spec.what}) is not in {self.root}; it comes from {spec.source}. "
+            f"`python -m styleheat_core.download --dest {self.root}` fetches the missing files (or pass --models DIR)."
+        )
+
+
+def device_for(name: str) -> torch.device:
+    """'auto' = this process's GPU under torchrun (LOCAL_RANK), the first GPU, or the CPU."""
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+    return torch.device("cpu")
+
+
+def dtype_for(precision: str, device: torch.device) -> torch.dtype:
+    """'auto' = fp16 on a GPU, fp32 on the CPU."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}; got '{precision}'")
+    if precision == "auto":
+        return torch.float16 if device.type == "cuda" else torch.float32
+    return {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
+
+
+def release(device: torch.device) -> None:
+    """Return the memory of networks that are no longer referenced."""
+    gc.collect()
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+
+
+def pin_mmap_threshold() -> bool:
+    """glibc only: serve allocations above 128 KiB from their own mappings, returned to the system when freed.
+
+    glibc otherwise raises that threshold after the first large free, and then keeps freed chunk
+    buffers in its heaps, so the resident memory of a long render creeps up (measured in
+    benchmarks/RESULTS.md). The headless renderer owns its process, so it pins the threshold at start;
+    returns False where mallopt is unavailable.
+    """
+    try:
+        return bool(ctypes.CDLL("libc.so.6").mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD))
+    except (OSError, AttributeError):
+        return False
