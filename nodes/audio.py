@@ -38,6 +38,7 @@ class LoadAudioModels:
 
     RETURN_TYPES = (AUDIO_MODELS,)
     RETURN_NAMES = ("audio_models",)
+    OUTPUT_TOOLTIPS = ("SadTalker's audio-to-expression and audio-to-pose networks, for Audio Flow",)
     FUNCTION = "load"
     CATEGORY = LOADER_CATEGORY
     DESCRIPTION = __doc__
@@ -68,10 +69,11 @@ class LoadAudio:
 
     @classmethod
     def INPUT_TYPES(cls):
-        return {"required": {"file": (_input_files(),)}}
+        return {"required": {"file": (_input_files(), {"tooltip": "a sound or video file in ComfyUI's input folder"})}}
 
     RETURN_TYPES = ("AUDIO",)
     RETURN_NAMES = ("audio",)
+    OUTPUT_TOOLTIPS = ("the sound track, as ComfyUI AUDIO",)
     FUNCTION = "load"
     CATEGORY = f"{CATEGORY}/audio"
     DESCRIPTION = __doc__
@@ -87,15 +89,15 @@ class AudioFlow:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "motion_models": (MOTION_MODELS,),
-                "audio_models": (AUDIO_MODELS,),
+                "motion_models": (MOTION_MODELS, {"tooltip": "the StyleHEAT motion networks (Load Motion Models)"}),
+                "audio_models": (AUDIO_MODELS, {"tooltip": "the SadTalker audio networks (Load Audio Models)"}),
                 "source": (COEFFS, {"tooltip": "the portrait's own coefficients (3DMM Extract on the portrait)"}),
-                "audio": ("AUDIO",),
+                "audio": ("AUDIO", {"tooltip": "the speech (Load Audio or a video's sound)"}),
                 "fps": ("FLOAT", {"default": 25.0, "min": 0.0, "max": 240.0, "step": 0.01, "tooltip": "frames per second of the motion; 0 = the frame rate of 'pose_from' (else 25)"}),
                 "pose_style": ("INT", {"default": 0, "min": 0, "max": 45, "tooltip": "SadTalker head-motion style"}),
                 "still": ("BOOLEAN", {"default": False, "tooltip": "keep the source's head pose (lips and expression only)"}),
-                "blink": ("BOOLEAN", {"default": True}),
-                "seed": ("INT", {"default": 0, "min": 0, "max": 2**31 - 1}),
+                "blink": ("BOOLEAN", {"default": True, "tooltip": "add SadTalker's eye blinks"}),
+                "seed": ("INT", {"default": 0, "min": 0, "max": 2**31 - 1, "tooltip": "seed of the random blinks and head-pose noise; the same seed gives the same motion"}),
             },
             "optional": {
                 "pose_from": (
@@ -108,6 +110,7 @@ class AudioFlow:
 
     RETURN_TYPES = (FLOW, COEFFS)
     RETURN_NAMES = ("flow", "coefficients")
+    OUTPUT_TOOLTIPS = ("flow fields of the 64x64 feature, for Warp Features", "the predicted motion track, for 3DMM Edit or Video Flow")
     FUNCTION = "run"
     CATEGORY = MOTION_CATEGORY
     DESCRIPTION = __doc__
@@ -135,6 +138,7 @@ class LoadAudioWarper:
 
     RETURN_TYPES = (AUDIO_WARPER,)
     RETURN_NAMES = ("audio_warper",)
+    OUTPUT_TOOLTIPS = ("StyleHEAT's audio-driven lip warper, for Audio Lip Flow",)
     FUNCTION = "load"
     CATEGORY = LOADER_CATEGORY
     DESCRIPTION = __doc__
@@ -150,16 +154,17 @@ class AudioLipFlow:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "stylegan": (STYLEGAN,),
-                "audio_warper": (AUDIO_WARPER,),
+                "stylegan": (STYLEGAN, {"tooltip": "the StyleGAN2 generator (Load StyleGAN2)"}),
+                "audio_warper": (AUDIO_WARPER, {"tooltip": "the audio lip warper (Load Audio Warper)"}),
                 "flow": (FLOW, {"tooltip": "the head and expression motion to refine (Video Flow or Audio Flow)"}),
-                "audio": ("AUDIO",),
-                "fps": ("FLOAT", {"default": 25.0, "min": 1.0, "max": 240.0, "step": 0.01}),
+                "audio": ("AUDIO", {"tooltip": "the speech (Load Audio or a video's sound)"}),
+                "fps": ("FLOAT", {"default": 25.0, "min": 1.0, "max": 240.0, "step": 0.01, "tooltip": "frames per second of the lip motion"}),
             }
         }
 
     RETURN_TYPES = (FLOW,)
     RETURN_NAMES = ("flow",)
+    OUTPUT_TOOLTIPS = ("lip flow fields of the 64x64 feature, for Warp Features",)
     FUNCTION = "run"
     CATEGORY = MOTION_CATEGORY
     DESCRIPTION = __doc__

@@ -33,14 +33,15 @@ class FaceAlign:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "image": ("IMAGE",),
-                "size": (["1024", "512", "256"], {"default": "1024"}),
+                "image": ("IMAGE", {"tooltip": "the portrait; the first image of a batch is used"}),
+                "size": (["1024", "512", "256"], {"default": "1024", "tooltip": "side of the FFHQ-aligned crop; Invert needs 1024 for full quality"}),
                 "face_index": ("INT", {"default": 0, "min": 0, "max": 64, "tooltip": "0 = largest face, 1 = second largest, ..."}),
             }
         }
 
     RETURN_TYPES = ("IMAGE", CROP)
     RETURN_NAMES = ("aligned", "crop")
+    OUTPUT_TOOLTIPS = ("the FFHQ-aligned face, for Invert", "where the crop came from, for Paste Back or Render Video")
     FUNCTION = "run"
     CATEGORY = FACE_CATEGORY
     DESCRIPTION = __doc__
@@ -61,10 +62,10 @@ class VideoCrop:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "mode": (list(CROP_MODES), {"default": "fixed"}),
-                "size": (["256", "512", "1024"], {"default": "256"}),
+                "mode": (list(CROP_MODES), {"default": "fixed", "tooltip": "fixed: one box for the whole video (steady); tracked: a box per frame, smoothed"}),
+                "size": (["256", "512", "1024"], {"default": "256", "tooltip": "side of each square crop"}),
                 "smoothing": ("FLOAT", {"default": 2.0, "min": 0.0, "max": 20.0, "step": 0.5, "tooltip": "tracked mode: Gaussian sigma in frames"}),
-                "face_index": ("INT", {"default": 0, "min": 0, "max": 64}),
+                "face_index": ("INT", {"default": 0, "min": 0, "max": 64, "tooltip": "0 = largest face, 1 = second largest, ..."}),
                 "on_missing": (list(ON_MISSING), {"default": "error", "tooltip": "a frame without a face: stop with an error, or reuse the last landmarks"}),
             },
             "optional": {
@@ -76,6 +77,7 @@ class VideoCrop:
 
     RETURN_TYPES = ("IMAGE", CROP)
     RETURN_NAMES = ("crops", "crop")
+    OUTPUT_TOOLTIPS = ("the cropped frames", "the crop of every frame, for Paste Back or Render Video")
     FUNCTION = "run"
     CATEGORY = FACE_CATEGORY
     DESCRIPTION = __doc__
@@ -110,9 +112,9 @@ class PasteBack:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "generated": ("IMAGE",),
-                "crop": (CROP,),
-                "mask_shape": (list(MASK_SHAPES), {"default": "face"}),
+                "generated": ("IMAGE", {"tooltip": "the generated aligned frames (StyleGAN Decode)"}),
+                "crop": (CROP, {"tooltip": "the crop transform(s) from Face Align or Video Crop"}),
+                "mask_shape": (list(MASK_SHAPES), {"default": "face", "tooltip": "region of the generated frame that replaces the original: the face oval or the whole crop"}),
                 "feather": ("FLOAT", {"default": 0.06, "min": 0.01, "max": 0.25, "step": 0.01, "tooltip": "blur width, fraction of the crop side"}),
             },
             "optional": {
@@ -124,6 +126,7 @@ class PasteBack:
 
     RETURN_TYPES = ("IMAGE", "MASK")
     RETURN_NAMES = ("images", "mask")
+    OUTPUT_TOOLTIPS = ("the original frames with the generated face pasted in", "where the generated face was blended in (1 = generated)")
     FUNCTION = "run"
     CATEGORY = FACE_CATEGORY
     DESCRIPTION = __doc__

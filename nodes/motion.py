@@ -41,13 +41,13 @@ class Extract3DMM:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "deep3d": (DEEP3D,),
+                "deep3d": (DEEP3D, {"tooltip": "the Deep3D reconstruction network and BFM landmarks (Load Deep3D)"}),
                 "crop_mode": (list(CROP_MODES), {"default": "fixed", "tooltip": "fixed = official (first frame's crop); tracked = smoothed per frame"}),
                 "expression_only": ("BOOLEAN", {"default": False, "tooltip": "drive the expression only; pose from the source portrait"}),
                 "relative": ("BOOLEAN", {"default": False, "tooltip": "apply the driving changes since the first frame to the source's own motion"}),
                 "smoothing": ("FLOAT", {"default": 0.0, "min": 0.0, "max": 10.0, "step": 0.5, "tooltip": "temporal smoothing of the motion (Gaussian sigma in frames)"}),
-                "face_index": ("INT", {"default": 0, "min": 0, "max": 64}),
-                "on_missing": (list(ON_MISSING), {"default": "error"}),
+                "face_index": ("INT", {"default": 0, "min": 0, "max": 64, "tooltip": "0 = largest face, 1 = second largest, ..."}),
+                "on_missing": (list(ON_MISSING), {"default": "error", "tooltip": "a frame without a face: error stops and names the frame; carry_last reuses the last frame with a face"}),
             },
             "optional": {
                 "source_portrait": ("IMAGE", {"tooltip": "the portrait being animated; needed by expression_only and relative"}),
@@ -60,6 +60,7 @@ class Extract3DMM:
 
     RETURN_TYPES = (COEFFS,)
     RETURN_NAMES = ("coefficients",)
+    OUTPUT_TOOLTIPS = ("the motion track: 3DMM expression, pose and translation per frame",)
     FUNCTION = "run"
     CATEGORY = MOTION_CATEGORY
     DESCRIPTION = __doc__
@@ -108,12 +109,12 @@ class Edit3DMM:
         helper = {"default": 0.0, "min": -1.0, "max": 2.0, "step": 0.05}
         return {
             "required": {
-                "coefficients": (COEFFS,),
+                "coefficients": (COEFFS, {"tooltip": "the motion track to edit (3DMM Extract or Audio Flow)"}),
                 "pitch": ("FLOAT", {**angle, "tooltip": "degrees, nod"}),
                 "yaw": ("FLOAT", {**angle, "tooltip": "degrees, turn"}),
                 "roll": ("FLOAT", {**angle, "tooltip": "degrees, tilt"}),
                 "expression": (["keep", *EXPRESSION_PRESETS], {"default": "keep", "tooltip": "presets need intuitive_edit/expression.pth"}),
-                "expression_strength": ("FLOAT", {"default": 1.0, "min": 0.0, "max": 2.0, "step": 0.05}),
+                "expression_strength": ("FLOAT", {"default": 1.0, "min": 0.0, "max": 2.0, "step": 0.05, "tooltip": "how much of the expression preset to apply (1 = the preset as is)"}),
                 "ramp": ("BOOLEAN", {"default": False, "tooltip": f"with schedule '{RAMP_TOGGLE}': grow the edit from nothing at the first frame to full at the last"}),
                 "frames": ("INT", {"default": 0, "min": 0, "max": 10000, "tooltip": "0 = keep the length; else cut or hold the last frame (animate a still)"}),
             },
@@ -132,6 +133,7 @@ class Edit3DMM:
 
     RETURN_TYPES = (COEFFS,)
     RETURN_NAMES = ("coefficients",)
+    OUTPUT_TOOLTIPS = ("the motion track: 3DMM expression, pose and translation per frame",)
     FUNCTION = "run"
     CATEGORY = MOTION_CATEGORY
     DESCRIPTION = __doc__
@@ -164,10 +166,16 @@ class VideoFlow:
 
     @classmethod
     def INPUT_TYPES(cls):
-        return {"required": {"motion_models": (MOTION_MODELS,), "coefficients": (COEFFS,)}}
+        return {
+            "required": {
+                "motion_models": (MOTION_MODELS, {"tooltip": "the StyleHEAT motion networks (Load Motion Models)"}),
+                "coefficients": (COEFFS, {"tooltip": "the motion track (3DMM Extract, 3DMM Edit or Audio Flow)"}),
+            }
+        }
 
     RETURN_TYPES = (FLOW,)
     RETURN_NAMES = ("flow",)
+    OUTPUT_TOOLTIPS = ("flow fields of the 64x64 feature, one per frame, for Warp Features",)
     FUNCTION = "run"
     CATEGORY = MOTION_CATEGORY
     DESCRIPTION = __doc__

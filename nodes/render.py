@@ -16,10 +16,16 @@ class WarpFeatures:
 
     @classmethod
     def INPUT_TYPES(cls):
-        return {"required": {"latent": (LATENT,), "flow": (FLOW,)}}
+        return {
+            "required": {
+                "latent": (LATENT, {"tooltip": "the inverted portrait (Invert, or Style Direction after it)"}),
+                "flow": (FLOW, {"tooltip": "the motion: Video Flow, Audio Flow or Audio Lip Flow"}),
+            }
+        }
 
     RETURN_TYPES = (FEATURES,)
     RETURN_NAMES = ("warped_features",)  # wide enough that the frontend does not cut the title of a new node
+    OUTPUT_TOOLTIPS = ("the source features with the motion, warped a chunk at a time when rendered",)
     FUNCTION = "run"
     CATEGORY = CATEGORY
     DESCRIPTION = __doc__
@@ -33,10 +39,16 @@ class Calibrate:
 
     @classmethod
     def INPUT_TYPES(cls):
-        return {"required": {"features": (FEATURES,), "motion_models": (MOTION_MODELS,)}}
+        return {
+            "required": {
+                "features": (FEATURES, {"tooltip": "warped features (Warp Features)"}),
+                "motion_models": (MOTION_MODELS, {"tooltip": "the StyleHEAT motion networks (Load Motion Models), which hold the calibrator"}),
+            }
+        }
 
     RETURN_TYPES = (FEATURES,)
     RETURN_NAMES = ("features",)
+    OUTPUT_TOOLTIPS = ("the warped features with calibration, for Decode or Render Video",)
     FUNCTION = "run"
     CATEGORY = CATEGORY
     DESCRIPTION = __doc__
@@ -53,9 +65,9 @@ class StyleGANDecode:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "stylegan": (STYLEGAN,),
-                "features": (FEATURES,),
-                "size": ([str(s) for s in OUTPUT_SIZES], {"default": "1024"}),
+                "stylegan": (STYLEGAN, {"tooltip": "the StyleGAN2 generator (Load StyleGAN2)"}),
+                "features": (FEATURES, {"tooltip": "warped features (Warp Features, optionally through Calibrate)"}),
+                "size": ([str(s) for s in OUTPUT_SIZES], {"default": "1024", "tooltip": "side of the output frames; StyleGAN2 renders 1024 and smaller sizes are downscaled"}),
                 "chunk_size": ("INT", {"default": 4, "min": 1, "max": 64, "tooltip": "frames rendered at once (memory vs speed)"}),
                 "fps": ("FLOAT", {"default": 0.0, "min": 0.0, "max": 240.0, "step": 0.01, "tooltip": "0 = the motion's frame rate (driving video or Audio Flow); another value overrides it, with a warning"}),
             },
@@ -69,6 +81,7 @@ class StyleGANDecode:
 
     RETURN_TYPES = ("IMAGE", "AUDIO", "FLOAT")
     RETURN_NAMES = ("frames", "audio", "fps")
+    OUTPUT_TOOLTIPS = ("the rendered frames", "the audio passed through", "the frame rate of the frames")
     FUNCTION = "run"
     CATEGORY = CATEGORY
     DESCRIPTION = __doc__

@@ -84,8 +84,8 @@ class RenderVideo:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "stylegan": (STYLEGAN,),
-                "features": (FEATURES,),
+                "stylegan": (STYLEGAN, {"tooltip": "the StyleGAN2 generator (Load StyleGAN2)"}),
+                "features": (FEATURES, {"tooltip": "warped features (Warp Features, optionally through Calibrate)"}),
                 "size": ([str(s) for s in OUTPUT_SIZES], {"default": "1024", "tooltip": "size of the generated face (the frame size without paste-back)"}),
                 "chunk_size": ("INT", {"default": 4, "min": 1, "max": 64, "tooltip": "frames rendered at once (memory vs speed)"}),
                 "codec": (list(CODECS), {"default": "h264", "tooltip": "; ".join(f"{name}: {spec.description}" for name, spec in CODECS.items())}),
@@ -98,7 +98,7 @@ class RenderVideo:
                 "crop": (CROP, {"tooltip": "paste-back: the crop transform(s) from Face Align or Video Crop"}),
                 "original": ("IMAGE", {"tooltip": "paste-back: the portrait (one image) or the original frames"}),
                 "original_video": ("VIDEO", {"tooltip": "paste-back: the original video, read a chunk at a time"}),
-                "mask_shape": (list(MASK_SHAPES), {"default": "face"}),
+                "mask_shape": (list(MASK_SHAPES), {"default": "face", "tooltip": "paste-back: the face oval or the whole crop replaces the original"}),
                 "feather": ("FLOAT", {"default": 0.06, "min": 0.01, "max": 0.25, "step": 0.01, "tooltip": "paste-back blur width, fraction of the crop side"}),
                 "fps": ("FLOAT", {"default": 0.0, "min": 0.0, "max": 240.0, "step": 0.01, "tooltip": "0 = the motion's frame rate (driving video or Audio Flow); another value overrides it, with a warning"}),
                 "start_frame": ("INT", {"default": 0, "min": 0, "max": 10**7, "tooltip": "first frame to render"}),
@@ -109,6 +109,7 @@ class RenderVideo:
 
     RETURN_TYPES = ("VIDEO", "STRING")
     RETURN_NAMES = ("video", "path")
+    OUTPUT_TOOLTIPS = ("the saved video, for core video nodes", "the saved file's path")
     OUTPUT_NODE = True
     FUNCTION = "run"
     CATEGORY = CATEGORY
