@@ -113,9 +113,8 @@ def image(name: str) -> dict:
 def _video_branch(name: str) -> dict:
     return {
         "c_video": _node("LoadVideo", file=name),
-        "c_parts": _node("GetVideoComponents", video=["c_video", 0]),
         "c_coeffs": _node(
-            "StyleHEAT_3DMMExtract", deep3d=["b_deep3d", 0], frames=["c_parts", 0], crop_mode="fixed", expression_only=False,
+            "StyleHEAT_3DMMExtract", deep3d=["b_deep3d", 0], video=["c_video", 0], crop_mode="fixed", expression_only=False,
             relative=False, smoothing=0.0, face_index=0, on_missing="error",
         ),
     }
@@ -197,12 +196,11 @@ CASES = [
     _case("image: truncated PNG (ComfyUI loads what is there)", lambda: image("truncated.png"), "error", "StyleHEAT_FaceAlign", "no face found"),
     _case("image: two-frame GIF as the portrait", lambda: image("two_frames.gif"), "error", "StyleHEAT_FaceAlign", "takes one portrait; got 2 images"),
     _case("image: file that is not in the input folder", lambda: image("../portrait.png"), "refused", "value_not_in_list|Invalid image file", "image"),
-    # videos: LoadVideo -> GetVideoComponents -> 3DMM Extract
-    # ComfyUI's own GetVideoComponents words the first two errors ("tuple index out of range", "Operation not permitted")
-    _case("video: audio-only mp4", lambda: video("audio_only.mp4"), "error", "^GetVideoComponents: "),
-    _case("video: a video stream with 0 frames", lambda: video("zero_frames.mkv"), "error", "^GetVideoComponents: "),
-    _case("video: random bytes", lambda: video("corrupt.mp4"), "error", "^GetVideoComponents: ", "Invalid data found", "corrupt.mp4"),
-    _case("video: cut-off mp4", lambda: video("truncated.mp4"), "error", "^GetVideoComponents: ", "Invalid data found", "truncated.mp4"),
+    # videos: LoadVideo -> 3DMM Extract (VIDEO input, decoded a chunk at a time)
+    _case("video: audio-only mp4", lambda: video("audio_only.mp4"), "error", "StyleHEAT_3DMMExtract", r"audio_only.mp4' has no video stream \(it holds audio\)", "use Load Audio"),
+    _case("video: a video stream with 0 frames", lambda: video("zero_frames.mkv"), "error", "StyleHEAT_3DMMExtract", "zero_frames.mkv' has no picture frames"),
+    _case("video: random bytes", lambda: video("corrupt.mp4"), "error", "StyleHEAT_3DMMExtract", "corrupt.mp4' cannot be read as a video", "export it again"),
+    _case("video: cut-off mp4", lambda: video("truncated.mp4"), "error", "StyleHEAT_3DMMExtract", "truncated.mp4' cannot be read as a video", "export it again"),
     # audio: Load Audio -> Audio Flow
     _case("audio: 0 samples", lambda: audio("empty.wav"), "error", "StyleHEAT_LoadAudio", "empty.wav has no audio"),
     _case("audio: NaN samples", lambda: audio("nan.wav"), "error", "StyleHEAT_AudioFlow", "NaN or infinite samples"),

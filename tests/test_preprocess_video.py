@@ -7,6 +7,7 @@ from styleheat_core.preprocess.ffhq_align import ffhq_quad
 from styleheat_core.preprocess.temporal import smooth_sequence
 from styleheat_core.preprocess.video_crop import CropOptions, crop_video
 from styleheat_core.preprocess.video_io import iter_video_frames
+from tests.support.hostile_inputs import RATE, write_video
 from tests.support.preprocess import DRIVING_VIDEO, TALKING_VIDEO, needs_media
 
 FRAMES = 50
@@ -86,3 +87,13 @@ def test_smoothing_keeps_constant_tracks_and_clamps_the_ends():
     smoothed = smooth_sequence(ramp, 1.0)
     np.testing.assert_allclose(smoothed[3:7], ramp[3:7], atol=1e-9)  # linear motion is kept away from the ends
     assert smoothed[0, 0] > 0.0 and smoothed[-1, 0] < 9.0
+
+
+def test_a_damaged_or_empty_video_names_the_file_and_what_to_do(tmp_path):
+    corrupt = tmp_path / "corrupt.mp4"
+    corrupt.write_bytes(bytes(range(256)) * 40)
+    with pytest.raises(ValueError, match=r"corrupt.mp4' cannot be read as a video \(.+\): the file is damaged, cut off or not a video"):
+        next(iter_video_frames(corrupt))
+    empty = write_video(tmp_path / "empty.mkv", [], np.zeros(RATE // 2, dtype=np.float32))  # a video stream that never gets a packet
+    with pytest.raises(ValueError, match="empty.mkv' has no picture frames"):
+        list(iter_video_frames(empty))

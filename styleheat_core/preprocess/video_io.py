@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 import av
 import numpy as np
@@ -32,18 +32,32 @@ def _open(video: VideoFile) -> av.container.InputContainer:
     if isinstance(video, (str, Path)):
         if not Path(video).is_file():
             raise FileNotFoundError(f"video '{video}' does not exist")
-        container = av.open(str(video))
+        container = _opened(video, lambda: av.open(str(video)))
     else:
         video.seek(0)
-        container = av.open(video)
+        container = _opened(video, lambda: av.open(video))
     if not container.streams.video:
         kinds = sorted({s.type for s in container.streams}) or ["no streams"]
         container.close()
         raise NoVideoStreamError(
             f"{video_name(video)} has no video stream (it holds {', '.join(kinds)}): give a video file with picture frames "
-            f"(for a sound-only file use StyleHEAT Load Audio and Audio Flow)"
+            f"(for a sound-only file use Load Audio and Audio Flow)"
         )
     return container
+
+
+def _unreadable(video: VideoFile, error: av.FFmpegError) -> ValueError:
+    return ValueError(
+        f"{video_name(video)} cannot be read as a video ({error.strerror or error}): the file is damaged, cut off or not a video; "
+        f"export it again as an mp4 (H.264)"
+    )
+
+
+def _opened(video: VideoFile, open_container: Callable[[], av.container.InputContainer]) -> av.container.InputContainer:
+    try:
+        return open_container()
+    except av.FFmpegError as error:
+        raise _unreadable(video, error) from None
 
 
 @dataclass(frozen=True)
@@ -76,13 +90,18 @@ def iter_video_frames(video: VideoFile, max_frames: int | None = None, start: in
         raise ValueError(f"the first frame must be >= 0; got {start}")
     with _open(video) as container:
         produced = 0
-        for index, frame in enumerate(container.decode(video=0)):
-            if index < start:
-                continue
-            if max_frames is not None and produced >= max_frames:
-                return
-            produced += 1
-            yield frame.to_ndarray(format="rgb24")
+        try:
+            for index, frame in enumerate(container.decode(video=0)):
+                if index < start:
+                    continue
+                if max_frames is not None and produced >= max_frames:
+                    return
+                produced += 1
+                yield frame.to_ndarray(format="rgb24")
+        except av.FFmpegError as error:
+            raise _unreadable(video, error) from None
+    if produced == 0 and start == 0:
+        raise ValueError(f"{video_name(video)} has no picture frames: give a video with at least one frame")
 
 
 def iter_video_chunks(video: VideoFile, chunk: int, start: int = 0, count: int | None = None) -> Iterator[np.ndarray]:

@@ -51,7 +51,7 @@ def write_images(folder: Path, portrait: np.ndarray) -> None:
     frames[0].save(folder / "two_frames.gif", save_all=True, append_images=frames[1:])
 
 
-def _write_video(path: Path, frames: list[np.ndarray], audio: np.ndarray | None = None, rate: int = 25) -> Path:
+def write_video(path: Path, frames: list[np.ndarray], audio: np.ndarray | None = None, rate: int = 25) -> Path:
     with av.open(str(path), "w") as out:
         video = None
         if frames is not None:
@@ -75,8 +75,8 @@ def _write_video(path: Path, frames: list[np.ndarray], audio: np.ndarray | None 
 
 def write_videos(folder: Path, driving: Path) -> None:
     """Videos for LoadVideo -> 3DMM Extract: an audio-only mp4, a video stream without frames (beside sound), random bytes, a cut-off file."""
-    _write_video(folder / "audio_only.mp4", None, np.zeros(RATE // 2, dtype=np.float32))
-    _write_video(folder / "zero_frames.mkv", [], np.zeros(RATE // 2, dtype=np.float32))  # Matroska keeps a stream without packets
+    write_video(folder / "audio_only.mp4", None, np.zeros(RATE // 2, dtype=np.float32))
+    write_video(folder / "zero_frames.mkv", [], np.zeros(RATE // 2, dtype=np.float32))  # Matroska keeps a stream without packets
     (folder / "corrupt.mp4").write_bytes(np.random.default_rng(0).integers(0, 256, 50_000, dtype=np.uint8).tobytes())
     truncated_copy(driving.read_bytes(), folder / "truncated.mp4", 0.5)
 
