@@ -4,11 +4,12 @@ are computed a few frames at a time, so memory does not grow with the video leng
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Callable, Iterator
+from typing import Iterator
 
 import torch
 
 from ..models.stylegan2 import Generator
+from ..progress import ProgressCallback
 from .forward import MotionNetworks, calibrate, render_frames
 from .handles import ModelHandle, unique_handles
 from .image_format import network_to_image
@@ -17,7 +18,6 @@ from .source import SourceLatent
 
 OUTPUT_SIZES = (1024, 512, 256)
 # (frames done, total) -> None; may raise to cancel.
-ProgressCallback = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)

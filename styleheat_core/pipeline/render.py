@@ -19,7 +19,8 @@ from ..models.stylegan2 import Generator
 from ..preprocess.ffhq_align import AlignTransform
 from ..preprocess.paste_back import check_mask_options, paste_back_batch
 from ..preprocess.video_io import VideoFile, iter_video_frames, probe_video, video_name
-from .decode import OUTPUT_SIZES, ProgressCallback, WarpedFeatures
+from ..progress import ProgressCallback
+from .decode import OUTPUT_SIZES, WarpedFeatures
 from .image_format import image_to_uint8, network_to_uint8
 
 
