@@ -57,6 +57,24 @@ class Calibrate:
         return (features.calibrated(motion_models),)
 
 
+# Widgets shared by StyleGAN Decode and Render Video (one wording, one range).
+STYLEGAN_INPUT = (STYLEGAN, {"tooltip": "the StyleGAN2 generator (Load StyleGAN2)"})
+FEATURES_INPUT = (FEATURES, {"tooltip": "warped features (Warp Features, optionally through Calibrate)"})
+CHUNK_SIZE_INPUT = ("INT", {"default": 4, "min": 1, "max": 64, "tooltip": "frames rendered at once (memory vs speed)"})
+FPS_INPUT = (
+    "FLOAT",
+    {"default": 0.0, "min": 0.0, "max": 240.0, "step": 0.01, "tooltip": "0 = the motion's frame rate (driving video or Audio Flow); another value overrides it, with a warning"},
+)
+
+
+def frame_range_inputs(verb: str) -> dict:
+    """start_frame / frame_count widgets: render part of the motion."""
+    return {
+        "start_frame": ("INT", {"default": 0, "min": 0, "max": 10**7, "tooltip": f"first frame to {verb}"}),
+        "frame_count": ("INT", {"default": 0, "min": 0, "max": 10**7, "tooltip": f"frames to {verb}; 0 = to the end"}),
+    }
+
+
 class StyleGANDecode:
     """Render the frames as one IMAGE (1024² StyleGAN2 output, optionally downscaled), chunk by chunk with progress, for chaining
     with image nodes; passes audio and fps through. For whole videos use Render Video, which streams into a file at flat memory."""
@@ -65,17 +83,13 @@ class StyleGANDecode:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "stylegan": (STYLEGAN, {"tooltip": "the StyleGAN2 generator (Load StyleGAN2)"}),
-                "features": (FEATURES, {"tooltip": "warped features (Warp Features, optionally through Calibrate)"}),
+                "stylegan": STYLEGAN_INPUT,
+                "features": FEATURES_INPUT,
                 "size": ([str(s) for s in OUTPUT_SIZES], {"default": "1024", "tooltip": "side of the output frames; StyleGAN2 renders 1024 and smaller sizes are downscaled"}),
-                "chunk_size": ("INT", {"default": 4, "min": 1, "max": 64, "tooltip": "frames rendered at once (memory vs speed)"}),
-                "fps": ("FLOAT", {"default": 0.0, "min": 0.0, "max": 240.0, "step": 0.01, "tooltip": "0 = the motion's frame rate (driving video or Audio Flow); another value overrides it, with a warning"}),
+                "chunk_size": CHUNK_SIZE_INPUT,
+                "fps": FPS_INPUT,
             },
-            "optional": {
-                "audio": ("AUDIO", {"tooltip": "passed through so the saved video keeps its sound"}),
-                "start_frame": ("INT", {"default": 0, "min": 0, "max": 10**7, "tooltip": "first frame to decode"}),
-                "frame_count": ("INT", {"default": 0, "min": 0, "max": 10**7, "tooltip": "frames to decode; 0 = to the end"}),
-            },
+            "optional": {"audio": ("AUDIO", {"tooltip": "passed through so the saved video keeps its sound"}), **frame_range_inputs("decode")},
             "hidden": {"node_id": "UNIQUE_ID"},
         }
 

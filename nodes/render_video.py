@@ -16,7 +16,8 @@ from ..styleheat_core.pipeline.frame_clock import choose_fps
 from ..styleheat_core.pipeline.render import ImageFrames, PasteBackPlan, VideoFrames, render_to_file, sound_of_audio
 from ..styleheat_core.preprocess.paste_back import MASK_SHAPES
 from . import comfy
-from .types import CATEGORY, CROP, FEATURES, STYLEGAN, CropTransforms
+from .render import CHUNK_SIZE_INPUT, FEATURES_INPUT, FPS_INPUT, STYLEGAN_INPUT, frame_range_inputs
+from .types import CATEGORY, CROP, CropTransforms
 from .video import checked_frames, video_file
 
 logger = logging.getLogger("styleheat")
@@ -84,10 +85,10 @@ class RenderVideo:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "stylegan": (STYLEGAN, {"tooltip": "the StyleGAN2 generator (Load StyleGAN2)"}),
-                "features": (FEATURES, {"tooltip": "warped features (Warp Features, optionally through Calibrate)"}),
+                "stylegan": STYLEGAN_INPUT,
+                "features": FEATURES_INPUT,
                 "size": ([str(s) for s in OUTPUT_SIZES], {"default": "1024", "tooltip": "size of the generated face (the frame size without paste-back)"}),
-                "chunk_size": ("INT", {"default": 4, "min": 1, "max": 64, "tooltip": "frames rendered at once (memory vs speed)"}),
+                "chunk_size": CHUNK_SIZE_INPUT,
                 "codec": (list(CODECS), {"default": "h264", "tooltip": "; ".join(f"{name}: {spec.description}" for name, spec in CODECS.items())}),
                 "quality": ("INT", {"default": 18, "min": 0, "max": 51, "tooltip": "H.264 constant rate factor: 0 best, 18 visually lossless, 51 smallest"}),
                 "filename_prefix": ("STRING", {"default": "styleheat/video", "tooltip": "file name in ComfyUI's output folder; a counter is added"}),
@@ -100,9 +101,8 @@ class RenderVideo:
                 "original_video": ("VIDEO", {"tooltip": "paste-back: the original video, read a chunk at a time"}),
                 "mask_shape": (list(MASK_SHAPES), {"default": "face", "tooltip": "paste-back: the face oval or the whole crop replaces the original"}),
                 "feather": ("FLOAT", {"default": 0.06, "min": 0.01, "max": 0.25, "step": 0.01, "tooltip": "paste-back blur width, fraction of the crop side"}),
-                "fps": ("FLOAT", {"default": 0.0, "min": 0.0, "max": 240.0, "step": 0.01, "tooltip": "0 = the motion's frame rate (driving video or Audio Flow); another value overrides it, with a warning"}),
-                "start_frame": ("INT", {"default": 0, "min": 0, "max": 10**7, "tooltip": "first frame to render"}),
-                "frame_count": ("INT", {"default": 0, "min": 0, "max": 10**7, "tooltip": "frames to render; 0 = to the end"}),
+                "fps": FPS_INPUT,
+                **frame_range_inputs("render"),
             },
             "hidden": {"node_id": "UNIQUE_ID", "prompt": "PROMPT", "extra_pnginfo": "EXTRA_PNGINFO"},
         }
