@@ -1,5 +1,5 @@
 """Style Direction: global attribute edits of the source in W+ (InterFaceGAN, GANSpace, your own direction),
-and StyleHEAT Direction From Portraits: a direction measured between two inverted portraits."""
+and Direction From Portraits: a direction measured between two inverted portraits."""
 
 from __future__ import annotations
 
@@ -68,10 +68,10 @@ class StyleDirection:
                 "direction_file": ("STRING", {"default": "", "tooltip": "custom edit: file name under models/styleheat (.pt/.npy/.safetensors)"}),
             },
             "optional": {
-                "direction": (DIRECTION, {"tooltip": f"a direction from StyleHEAT Direction From Portraits (set edit to '{DIRECTION_INPUT}')"}),
+                "direction": (DIRECTION, {"tooltip": f"a direction from Direction From Portraits (set edit to '{DIRECTION_INPUT}')"}),
                 "schedule": (list(SCHEDULE_CHOICES), {"default": RAMP_TOGGLE, "tooltip": "strength over the frames: constant, linear / ease_in_out ramp from 0, official (the demo's batch-of-10 ramp), keyframes"}),
                 "keyframes": ("STRING", {"default": "0:0, 24:5", "tooltip": "schedule 'keyframes': frame:strength pairs (strengths within the strength widget's range), linear in between, held outside"}),
-                "directions": (STYLE_DIRECTIONS, {"tooltip": "the official edit files from StyleHEAT Load Style Directions; unconnected, the official file names are used"}),
+                "directions": (STYLE_DIRECTIONS, {"tooltip": "the official edit files from Load Style Directions; unconnected, the official file names are used"}),
             },
         }
 

@@ -50,7 +50,7 @@ class Invert:
         if portrait.shape[1] != portrait.shape[2]:
             raise ValueError(f"the portrait is {portrait.shape[2]}x{portrait.shape[1]}, not square: run it through Face Align first")
         if refine_steps > 0 and refiner is None:
-            raise ValueError("refine_steps > 0 needs a refiner: connect StyleHEAT Load Inversion Refiner, or set refine_steps to 0")
+            raise ValueError("refine_steps > 0 needs a refiner: connect Load Inversion Refiner, or set refine_steps to 0")
         handles = (stylegan, encoder) if refine_steps == 0 else (stylegan, encoder, refiner)
         generator, encoders, *loss = comfy.ready(*handles)
         source = image_to_network(portrait, "portrait")

@@ -1,4 +1,4 @@
-"""StyleHEAT Metrics: the paper's quality metrics of a render against reference frames, beside the graph."""
+"""Metrics: the paper's quality metrics of a render against reference frames, beside the graph."""
 
 from __future__ import annotations
 
@@ -61,4 +61,4 @@ class Metrics:
         return (table(report), json.dumps(as_json(report), indent=1))
 
 
-NODES = {"StyleHEAT_Metrics": (Metrics, "StyleHEAT Metrics")}
+NODES = {"StyleHEAT_Metrics": (Metrics, "Metrics")}

@@ -127,7 +127,7 @@ class Edit3DMM:
                 "schedule": (list(SCHEDULE_CHOICES), {"default": RAMP_TOGGLE, "tooltip": "weight of the edit over the frames (0 = none, 1 = full)"}),
                 "keyframes": ("STRING", {"default": "0:0, 24:1", "tooltip": "schedule 'keyframes': frame:weight pairs (-2..2; 1 = the full edit), linear in between, held outside"}),
                 "preset": (MOTION_PRESETS, {"default": MOTION_PRESETS[0], "tooltip": f"'{INTUITIVE_SWEEP}': the official {sweep_length()}-frame rotation + expression sweep of the first frame (needs intuitive_edit/expression.pth); the edits above apply on top"}),
-                "expression_presets": (EXPRESSION_VECTORS, {"tooltip": "the official expression vectors from StyleHEAT Load Expression Presets; unconnected, intuitive_edit/expression.pth is used"}),
+                "expression_presets": (EXPRESSION_VECTORS, {"tooltip": "the official expression vectors from Load Expression Presets; unconnected, intuitive_edit/expression.pth is used"}),
             },
         }
 

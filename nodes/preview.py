@@ -102,7 +102,7 @@ class PreviewFrames:
         frames = render_preview(generator, features, choice, int(size))
         picture = strip(frames, [f"frame {i}" for i in choice.frames], PREVIEW_HEIGHT)
         if choice.warning is not None:
-            log.warning("StyleHEAT Preview Frames: %s", choice.warning)
+            log.warning("Preview Frames: %s", choice.warning)
             picture = warning_banner(picture, choice.warning)
         return {"ui": {"images": temp_images(picture)}, "result": (frames,)}
 
