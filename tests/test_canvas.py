@@ -141,24 +141,24 @@ def test_a_workflow_queued_from_the_ui_runs_with_progress_and_shows_its_previews
         time.sleep(2)
     events = tab.evaluate("() => window.__styleheat_events")
     assert [e for e in events if e[0] == "execution_error"] == []
-    decode = next(k for k, v in json.loads(api_path(name).read_text()).items() if v["class_type"] == "StyleHEAT_StyleGANDecode")
-    progress = [e[1] for e in events if e[0] == "progress" and str(e[1]["node"]) == decode]
+    render = next(k for k, v in json.loads(api_path(name).read_text()).items() if v["class_type"] == "StyleHEAT_RenderVideo")
+    progress = [e[1] for e in events if e[0] == "progress" and str(e[1]["node"]) == render]
     assert progress and progress[-1]["value"] == progress[-1]["max"] == 2
     executed = {str(e[1]["node"]): e[1]["output"] for e in events if e[0] == "executed"}
     by_type = {n["type"]: str(n["id"]) for n in json.loads(ui_path(name).read_text())["nodes"]}
-    for previewing in ("StyleHEAT_FaceAlign", "StyleHEAT_Invert", "SaveVideo"):
+    for previewing in ("StyleHEAT_FaceAlign", "StyleHEAT_Invert", "StyleHEAT_RenderVideo"):
         assert executed[by_type[previewing]]["images"], previewing
     tab.page.wait_for_function(  # Face Align's crop and Invert's side-by-side picture drawn on their nodes
         """ids => ids.every(id => (window.app.graph.getNodeById(Number(id)).imgs ?? []).some(i => i.naturalWidth > 0))""",
         arg=[by_type["StyleHEAT_FaceAlign"], by_type["StyleHEAT_Invert"]],
         timeout=30_000,
     )
-    # The result video is a DOM element the canvas places over Save Video once the node is in view.
-    video = executed[by_type["SaveVideo"]]["images"][0]["filename"]
+    # The result video is a DOM element the canvas places over Render Video once the node is in view.
+    video = executed[by_type["StyleHEAT_RenderVideo"]]["images"][0]["filename"]
     tab.evaluate(
         """id => { const n = window.app.graph.getNodeById(Number(id)), c = window.app.canvas;
                    c.ds.scale = 0.8; c.ds.offset = [400 / 0.8 - n.pos[0], 200 / 0.8 - n.pos[1]]; c.setDirty(true, true); }""",
-        by_type["SaveVideo"],
+        by_type["StyleHEAT_RenderVideo"],
     )
     tab.page.wait_for_function("name => Array.from(document.querySelectorAll('video')).some(v => v.src.includes(name))", arg=video, timeout=30_000)
     tab.screenshot(shots / "after_run_result.png")
