@@ -10,7 +10,7 @@ convolution (no padded copy). Both keep the input's memory format (channels_last
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -28,8 +28,13 @@ def make_kernel(k: Sequence[float]) -> torch.Tensor:
     return kernel / kernel.sum()
 
 
-def upfirdn2d(x: torch.Tensor, kernel: torch.Tensor, up: int = 1, down: int = 1, pad: tuple[int, int] = (0, 0)) -> torch.Tensor:
-    """Upsample by zero insertion, pad (negative pads crop), FIR-filter, then subsample, per channel."""
+def upfirdn2d(
+    x: torch.Tensor, kernel: torch.Tensor, up: int = 1, down: int = 1, pad: tuple[int, int] = (0, 0), bias: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Upsample by zero insertion, pad (negative pads crop), FIR-filter, then subsample, per channel.
+
+    `bias` (one value per channel), if given, is added to the result inside the same convolution.
+    """
     channels = x.shape[1]
     pad0, pad1 = pad
     if up > 1:
@@ -38,14 +43,15 @@ def upfirdn2d(x: torch.Tensor, kernel: torch.Tensor, up: int = 1, down: int = 1,
         weight = kernel.to(x.dtype).expand(channels, 1, *kernel.shape)
         before, after = pad0 + 1 - kernel.shape[0], up + pad1 - kernel.shape[0]
         if before == after <= 0:
-            out = F.conv_transpose2d(x, weight, stride=up, padding=-before, groups=channels)
+            out = F.conv_transpose2d(x, weight, bias, stride=up, padding=-before, groups=channels)
         else:
             out = F.pad(F.conv_transpose2d(x, weight, stride=up, groups=channels), [before, after, before, after])
+            out = out if bias is None else out.add_(bias.view(1, -1, 1, 1))
         return out[:, :, ::down, ::down] if down > 1 else out
     weight = torch.flip(kernel, [0, 1]).to(x.dtype).expand(channels, 1, *kernel.shape)
     if pad0 == pad1 >= 0:
-        return F.conv2d(x, weight, stride=down, padding=pad0, groups=channels)
-    return F.conv2d(F.pad(x, [pad0, pad1, pad0, pad1]), weight, stride=down, groups=channels)
+        return F.conv2d(x, weight, bias, stride=down, padding=pad0, groups=channels)
+    return F.conv2d(F.pad(x, [pad0, pad1, pad0, pad1]), weight, bias, stride=down, groups=channels)
 
 
 def fused_leaky_relu(
@@ -63,6 +69,8 @@ def fused_leaky_relu(
 
 class FusedLeakyReLU(nn.Module):
     """Bias + leaky ReLU(0.2) + gain sqrt(2); the bias parameter is named `bias`. `inplace` overwrites the input."""
+
+    negative_slope = 0.2
 
     def __init__(self, channels: int, inplace: bool = False):
         super().__init__()
@@ -106,12 +114,16 @@ class Blur(nn.Module):
         self.register_buffer("kernel", make_kernel(kernel) * upsample_factor**2)
         self.pad = pad
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return upfirdn2d(x, self.kernel, pad=self.pad)
+    def forward(self, x: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+        return upfirdn2d(x, self.kernel, pad=self.pad, bias=bias)
 
 
 class EqualConv2d(nn.Module):
-    """Conv2d with the weight scaled by 1/sqrt(fan_in) at run time."""
+    """Conv2d with the weight scaled by 1/sqrt(fan_in) at run time.
+
+    `forward(x, gain, bias)` computes gain * conv(x) + bias in the convolution itself (`gain` also
+    scales the layer's own bias; `bias` is an extra per-channel bias, e.g. a following activation's).
+    """
 
     def __init__(self, in_channel: int, out_channel: int, kernel_size: int, stride: int = 1, padding: int = 0, bias: bool = True):
         super().__init__()
@@ -121,8 +133,10 @@ class EqualConv2d(nn.Module):
         self.padding = padding
         self.bias = nn.Parameter(torch.zeros(out_channel)) if bias else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(x, self.weight * self.scale, bias=self.bias, stride=self.stride, padding=self.padding)
+    def forward(self, x: torch.Tensor, gain: float = 1.0, bias: torch.Tensor | None = None) -> torch.Tensor:
+        if self.bias is not None:
+            bias = self.bias * gain if bias is None else self.bias * gain + bias
+        return F.conv2d(x, self.weight * (self.scale * gain), bias=bias, stride=self.stride, padding=self.padding)
 
 
 class EqualLinear(nn.Module):
@@ -144,7 +158,11 @@ class EqualLinear(nn.Module):
 
 
 class ConvLayer(nn.Sequential):
-    """[Blur] + EqualConv2d + [FusedLeakyReLU | ScaledLeakyReLU], as rosinality's ConvLayer."""
+    """[Blur] + EqualConv2d + [FusedLeakyReLU | ScaledLeakyReLU], as rosinality's ConvLayer (same children and keys).
+
+    Computed as one convolution with the activation's bias and gain folded into it, then an in-place
+    leaky ReLU: leaky_relu(x + b) * sqrt(2) = leaky_relu(sqrt(2) x + sqrt(2) b), since sqrt(2) > 0.
+    """
 
     def __init__(
         self,
@@ -168,10 +186,22 @@ class ConvLayer(nn.Sequential):
         if activate:
             layers.append(FusedLeakyReLU(out_channel, inplace=True) if bias else ScaledLeakyReLU(0.2))
         super().__init__(*layers)
+        self.downsample = downsample
+        self.activate = activate
+
+    def forward(self, x: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
+        """The layer's output times `gain` (> 0), which costs nothing: it is folded into the convolution."""
+        if self.downsample:
+            x = self[0](x)
+        if not self.activate:
+            return self[-1](x, gain)
+        conv, activation = self[-2], self[-1]
+        bias = activation.bias * (SQRT2 * gain) if isinstance(activation, FusedLeakyReLU) else None
+        return F.leaky_relu_(conv(x, SQRT2 * gain, bias), activation.negative_slope)
 
 
 class ResBlock(nn.Module):
-    """Residual downsampling block: (conv1 -> conv2(down) + skip(down)) / sqrt(2)."""
+    """Residual downsampling block: (conv1 -> conv2(down) + skip(down)) / sqrt(2), the 1/sqrt(2) folded into both convolutions."""
 
     def __init__(self, in_channel: int, out_channel: int, blur_kernel: Sequence[float] = BLUR_KERNEL):
         super().__init__()
@@ -180,4 +210,4 @@ class ResBlock(nn.Module):
         self.skip = ConvLayer(in_channel, out_channel, 1, downsample=True, activate=False, bias=False, blur_kernel=blur_kernel)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (self.conv2(self.conv1(x)) + self.skip(x)) / SQRT2
+        return self.conv2(self.conv1(x), 1 / SQRT2).add_(self.skip(x, 1 / SQRT2))

@@ -7,7 +7,8 @@ exist only so that official checkpoints load strictly.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -15,7 +16,7 @@ from torch import nn
 
 from .flow import warp
 from .modulation import FeatureModulation
-from .ops import BLUR_KERNEL, Blur, EqualLinear, FusedLeakyReLU, Upsample
+from .ops import BLUR_KERNEL, SQRT2, Blur, EqualLinear, FusedLeakyReLU, Upsample
 
 # Loop index (1, 3, 5, ...) of the block whose first conv outputs the 64x64 feature: blocks start at 8x8.
 FEATURE_HOOK_INDEX = 7
@@ -40,7 +41,9 @@ class ModulatedConv2d(nn.Module):
     """Style-modulated, optionally demodulated convolution.
 
     `style` has one row per sample (one grouped conv over the batch) or a single row shared by the
-    whole batch (one modulated weight, a plain conv over the batch).
+    whole batch (one modulated weight, a plain conv over the batch). `forward(x, style, gain, bias)`
+    returns gain * conv(x) + bias with both folded into the convolution (into the blur's depthwise
+    convolution when upsampling).
     """
 
     def __init__(
@@ -68,24 +71,31 @@ class ModulatedConv2d(nn.Module):
         self.modulation = EqualLinear(style_dim, in_channel, bias_init=1)
         self.demodulate = demodulate
 
-    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+    def modulated_weight(self, style: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
+        """(G, out, in, k, k) weights for G style rows, demodulated (each output filter divided by its
+        norm, sqrt(|w|^2 + 1e-8), as official) and times `gain`."""
+        weight = self.weight * (self.modulation(style) * self.scale)[:, None, :, None, None]
+        if not self.demodulate:
+            return weight * gain if gain != 1.0 else weight
+        norm = torch.linalg.vector_norm(weight, dim=(2, 3, 4))
+        return weight * (gain * torch.rsqrt(norm.square() + 1e-8))[:, :, None, None, None]
+
+    def forward(self, x: torch.Tensor, style: torch.Tensor, gain: float = 1.0, bias: torch.Tensor | None = None) -> torch.Tensor:
         batch, in_channel, height, width = x.shape
         groups = style.shape[0]
         if groups not in (1, batch):
             raise ValueError(f"styles must have one row or one per sample ({batch}); got {groups}")
         k = self.kernel_size
-        style = self.modulation(style).view(groups, 1, in_channel, 1, 1)
-        weight = self.scale * self.weight * style
-        if self.demodulate:
-            demod = torch.rsqrt(weight.pow(2).sum([2, 3, 4]) + 1e-8)
-            weight = weight * demod.view(groups, self.out_channel, 1, 1, 1)
+        weight = self.modulated_weight(style, gain)
         if groups > 1:
             x = x.reshape(1, batch * in_channel, height, width)
         if self.upsample:
             weight = weight.transpose(1, 2).reshape(groups * in_channel, self.out_channel, k, k)
             out = F.conv_transpose2d(x, weight, padding=0, stride=2, groups=groups)
-            return self.blur(out.view(batch, self.out_channel, *out.shape[-2:]))
-        out = F.conv2d(x, weight.reshape(groups * self.out_channel, in_channel, k, k), padding=self.padding, groups=groups)
+            return self.blur(out.view(batch, self.out_channel, *out.shape[-2:]), bias)
+        if bias is not None and groups > 1:
+            bias = bias.repeat(groups)
+        out = F.conv2d(x, weight.reshape(groups * self.out_channel, in_channel, k, k), bias, padding=self.padding, groups=groups)
         return out.view(batch, self.out_channel, *out.shape[-2:])
 
 
@@ -112,7 +122,11 @@ class ConstantInput(nn.Module):
 
 
 class StyledConv(nn.Module):
-    """Modulated conv + (disabled) noise + fused bias/leaky ReLU."""
+    """Modulated conv + (disabled) noise + fused bias/leaky ReLU.
+
+    The activation's bias and sqrt(2) gain are folded into the convolution, then one in-place
+    leaky ReLU: leaky_relu(x + b) * sqrt(2) = leaky_relu(sqrt(2) x + sqrt(2) b).
+    """
 
     def __init__(self, in_channel: int, out_channel: int, kernel_size: int, style_dim: int, upsample: bool = False, blur_kernel=BLUR_KERNEL):
         super().__init__()
@@ -121,7 +135,8 @@ class StyledConv(nn.Module):
         self.activate = FusedLeakyReLU(out_channel, inplace=True)
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        return self.activate(self.noise(self.conv(x, style)))
+        out = self.noise(self.conv(x, style, SQRT2, self.activate.bias * SQRT2))
+        return F.leaky_relu_(out, self.activate.negative_slope)
 
 
 class ToRGB(nn.Module):
@@ -135,10 +150,8 @@ class ToRGB(nn.Module):
         self.bias = nn.Parameter(torch.zeros(1, 3, 1, 1))
 
     def forward(self, x: torch.Tensor, style: torch.Tensor, skip: torch.Tensor | None = None) -> torch.Tensor:
-        out = self.conv(x, style) + self.bias
-        if skip is not None:
-            out = out + self.upsample(skip)
-        return out
+        out = self.conv(x, style, bias=self.bias.view(-1))
+        return out if skip is None else out.add_(self.upsample(skip))
 
 
 def channel_widths(channel_multiplier: int) -> dict[int, int]:

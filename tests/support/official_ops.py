@@ -1,0 +1,154 @@
+"""The official StyleHEAT forms of the ops our fast path rewrites, for tests and the reference benchmark.
+
+The official code runs rosinality's StyleGAN2 with two compiled CUDA ops; on the CPU their plain-PyTorch
+reference forms are `upfirdn2d_native` (zero insertion, padding, FIR filter, subsampling, as one
+single-channel convolution over a (B*C, 1, H, W) view) and `fused_leaky_relu`'s CPU fallback
+(leaky_relu(x + bias) * sqrt(2), out of place). The module forwards below are the official ones
+(OpenTalker/StyleHEAT 9cb0c7c, models/stylegan2/model.py and models/styleheat/*.py), written for
+our module trees (same parameters). `official_ops()` swaps them in for a block of code, so the very
+same modules compute exactly what the official code computes, the way it computes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Callable, Iterator
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from styleheat_core.models import ops, stylegan2
+
+SQRT2 = math.sqrt(2.0)
+
+
+def upfirdn2d_native(
+    x: torch.Tensor, kernel: torch.Tensor, up: int = 1, down: int = 1, pad: tuple[int, int] = (0, 0), bias: torch.Tensor | None = None
+) -> torch.Tensor:
+    """rosinality's `upfirdn2d` on the CPU (`upfirdn2d_native` with its wrapper's reshapes); `bias` is added after."""
+    pad_x0, pad_x1 = pad
+    pad_y0, pad_y1 = pad
+    _, channel, in_h, in_w = x.shape
+    x = x.reshape(-1, in_h, in_w, 1)
+    _, in_h, in_w, minor = x.shape
+    kernel_h, kernel_w = kernel.shape
+    out = x.view(-1, in_h, 1, in_w, 1, minor)
+    out = F.pad(out, [0, 0, 0, up - 1, 0, 0, 0, up - 1])
+    out = out.view(-1, in_h * up, in_w * up, minor)
+    out = F.pad(out, [0, 0, max(pad_x0, 0), max(pad_x1, 0), max(pad_y0, 0), max(pad_y1, 0)])
+    out = out[:, max(-pad_y0, 0) : out.shape[1] - max(-pad_y1, 0), max(-pad_x0, 0) : out.shape[2] - max(-pad_x1, 0), :]
+    out = out.permute(0, 3, 1, 2)
+    out = out.reshape([-1, 1, in_h * up + pad_y0 + pad_y1, in_w * up + pad_x0 + pad_x1])
+    w = torch.flip(kernel, [0, 1]).view(1, 1, kernel_h, kernel_w)
+    out = F.conv2d(out, w)
+    out = out.reshape(-1, minor, in_h * up + pad_y0 + pad_y1 - kernel_h + 1, in_w * up + pad_x0 + pad_x1 - kernel_w + 1)
+    out = out.permute(0, 2, 3, 1)
+    out = out[:, ::down, ::down, :]
+    out_h = (in_h * up + pad_y0 + pad_y1 - kernel_h) // down + 1
+    out_w = (in_w * up + pad_x0 + pad_x1 - kernel_w) // down + 1
+    out = out.view(-1, channel, out_h, out_w)
+    return out if bias is None else out + bias.view(1, -1, 1, 1)
+
+
+def fused_leaky_relu_native(
+    x: torch.Tensor, bias: torch.Tensor, negative_slope: float = 0.2, scale: float = SQRT2, inplace: bool = False
+) -> torch.Tensor:
+    """rosinality's `fused_leaky_relu` on the CPU: leaky_relu(x + bias) * scale, a new tensor (`inplace` ignored)."""
+    rest_dim = [1] * (x.ndim - bias.ndim - 1)
+    return F.leaky_relu(x + bias.view(1, bias.shape[0], *rest_dim), negative_slope=negative_slope) * scale
+
+
+def modulated_conv2d(self: stylegan2.ModulatedConv2d, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+    """Official ModulatedConv2d.forward: per-sample modulated weights, one grouped convolution, blur after upsampling."""
+    batch, in_channel, height, width = x.shape
+    style = self.modulation(style).view(batch, 1, in_channel, 1, 1)
+    weight = self.scale * self.weight * style
+    if self.demodulate:
+        demod = torch.rsqrt(weight.pow(2).sum([2, 3, 4]) + 1e-8)
+        weight = weight * demod.view(batch, self.out_channel, 1, 1, 1)
+    weight = weight.view(batch * self.out_channel, in_channel, self.kernel_size, self.kernel_size)
+    if self.upsample:
+        x = x.view(1, batch * in_channel, height, width)
+        weight = weight.view(batch, self.out_channel, in_channel, self.kernel_size, self.kernel_size)
+        weight = weight.transpose(1, 2).reshape(batch * in_channel, self.out_channel, self.kernel_size, self.kernel_size)
+        out = F.conv_transpose2d(x, weight, padding=0, stride=2, groups=batch)
+        _, _, height, width = out.shape
+        return self.blur(out.view(batch, self.out_channel, height, width))
+    x = x.view(1, batch * in_channel, height, width)
+    out = F.conv2d(x, weight, padding=self.padding, groups=batch)
+    _, _, height, width = out.shape
+    return out.view(batch, self.out_channel, height, width)
+
+
+def styled_conv(self: stylegan2.StyledConv, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+    """Official StyledConv.forward: conv, (disabled) noise, FusedLeakyReLU."""
+    return self.activate(self.noise(self.conv(x, style)))
+
+
+def to_rgb(self: stylegan2.ToRGB, x: torch.Tensor, style: torch.Tensor, skip: torch.Tensor | None = None) -> torch.Tensor:
+    """Official ToRGB.forward."""
+    out = self.conv(x, style)
+    out = out + self.bias
+    if skip is not None:
+        out = out + self.upsample(skip)
+    return out
+
+
+def equal_conv2d(self: ops.EqualConv2d, x: torch.Tensor) -> torch.Tensor:
+    """Official EqualConv2d.forward."""
+    return F.conv2d(x, self.weight * self.scale, bias=self.bias, stride=self.stride, padding=self.padding)
+
+
+def conv_layer(self: ops.ConvLayer, x: torch.Tensor) -> torch.Tensor:
+    """Official ConvLayer.forward: the nn.Sequential of [Blur], EqualConv2d, [activation]."""
+    for module in self:
+        x = module(x)
+    return x
+
+
+def res_block(self: ops.ResBlock, x: torch.Tensor) -> torch.Tensor:
+    """Official ResBlock.forward."""
+    out = self.conv2(self.conv1(x))
+    return (out + self.skip(x)) / math.sqrt(2)
+
+
+def scaled_leaky_relu(self: ops.ScaledLeakyReLU, x: torch.Tensor) -> torch.Tensor:
+    """Official ScaledLeakyReLU.forward."""
+    return F.leaky_relu(x, negative_slope=self.negative_slope) * math.sqrt(2)
+
+
+# Class -> its official forward, for every module whose forward our fast path rewrites.
+OFFICIAL_FORWARDS: dict[type[nn.Module], Callable[..., torch.Tensor]] = {
+    stylegan2.ModulatedConv2d: modulated_conv2d,
+    stylegan2.StyledConv: styled_conv,
+    stylegan2.ToRGB: to_rgb,
+    ops.EqualConv2d: equal_conv2d,
+    ops.ConvLayer: conv_layer,
+    ops.ResBlock: res_block,
+    ops.ScaledLeakyReLU: scaled_leaky_relu,
+}
+# Module-level functions of `ops` -> their official CPU forms.
+OFFICIAL_FUNCTIONS: dict[str, Callable[..., torch.Tensor]] = {
+    "upfirdn2d": upfirdn2d_native,
+    "fused_leaky_relu": fused_leaky_relu_native,
+}
+
+
+@contextlib.contextmanager
+def official_ops() -> Iterator[None]:
+    """Within the block, every module of the listed classes and every `ops` function computes the official way."""
+    saved_forwards = {cls: cls.forward for cls in OFFICIAL_FORWARDS}
+    saved_functions = {name: getattr(ops, name) for name in OFFICIAL_FUNCTIONS}
+    try:
+        for cls, forward in OFFICIAL_FORWARDS.items():
+            cls.forward = forward
+        for name, function in OFFICIAL_FUNCTIONS.items():
+            setattr(ops, name, function)
+        yield
+    finally:
+        for cls, forward in saved_forwards.items():
+            cls.forward = forward
+        for name, function in saved_functions.items():
+            setattr(ops, name, function)

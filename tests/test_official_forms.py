@@ -1,0 +1,131 @@
+"""Our fast module forwards equal the official forms (tests/support/official_ops.py) within 1e-5.
+
+Every class whose forward our fast path rewrites is run both ways on the same module with random
+weights (biases included, so that folded biases show); then whole small networks, the way the
+per-frame path runs them (channels_last, shared style row) against the official way (NCHW,
+per-sample styles, native upfirdn2d). The official `upfirdn2d_native` itself is checked against the
+direct float64 definition of test_ops.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from styleheat_core.models import ops
+from styleheat_core.models.calibrator import CalibrationNet
+from styleheat_core.models.discriminator import Discriminator
+from styleheat_core.models.stylegan2 import Generator, ModulatedConv2d, StyledConv, ToRGB
+from tests.support.official_ops import OFFICIAL_FORWARDS, official_ops, upfirdn2d_native
+from tests.test_ops import _reference_upfirdn2d
+
+ATOL = 1e-5
+CHANNELS_LAST = torch.channels_last
+
+
+def _seeded(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def _randomised(module: nn.Module, seed: int) -> nn.Module:
+    """Random biases (the constructors make them 0 or 1, which would hide a folding mistake); weights as initialised."""
+    gen = _seeded(seed)
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for name, p in module.named_parameters():
+            if name.endswith("bias"):
+                p.copy_(torch.randn(p.shape, generator=gen) * 0.5)
+    return module.eval()
+
+
+def _both_ways(module: nn.Module, *args) -> tuple[torch.Tensor, torch.Tensor]:
+    with torch.no_grad():
+        fast = module(*args)
+        with official_ops():
+            official = module(*[a.contiguous() if isinstance(a, torch.Tensor) else a for a in args])
+    return fast, official
+
+
+@pytest.mark.parametrize(("up", "down", "pad"), [(2, 1, (2, 1)), (1, 1, (1, 1)), (1, 2, (1, 1)), (1, 2, (-1, 2))])
+def test_official_upfirdn2d_native_matches_the_direct_definition(up, down, pad):
+    x = torch.randn(2, 3, 7, 9, generator=_seeded(0))
+    kernel = torch.rand(4, 4, generator=_seeded(1))
+    expected = _reference_upfirdn2d(x, kernel, up, down, pad)
+    torch.testing.assert_close(upfirdn2d_native(x, kernel, up=up, down=down, pad=pad), expected.float(), atol=1e-5, rtol=0)
+
+
+def _module_cases():
+    """(name, module, inputs) for each class in OFFICIAL_FORWARDS, inputs channels_last as the fast path runs them."""
+    x = torch.randn(3, 8, 10, 10, generator=_seeded(2)).contiguous(memory_format=CHANNELS_LAST)
+    style = torch.randn(3, 16, generator=_seeded(3))  # one row per sample, as official; shared rows are tested below
+    skip = torch.randn(3, 3, 5, 5, generator=_seeded(4))
+    return [
+        ("modulated conv", ModulatedConv2d(8, 6, 3, 16), (x, style)),
+        ("modulated conv, upsample", ModulatedConv2d(8, 6, 3, 16, upsample=True), (x, style)),
+        ("modulated conv, 1x1 no demodulation", ModulatedConv2d(8, 3, 1, 16, demodulate=False), (x, style)),
+        ("styled conv", StyledConv(8, 6, 3, 16), (x, style)),
+        ("styled conv, upsample", StyledConv(8, 6, 3, 16, upsample=True), (x, style)),
+        ("to rgb with skip", ToRGB(8, 16), (x, style, skip)),
+        ("equal conv", ops.EqualConv2d(8, 6, 3, padding=1), (x,)),
+        ("conv layer", ops.ConvLayer(8, 6, 3), (x,)),
+        ("conv layer, downsample", ops.ConvLayer(8, 6, 3, downsample=True), (x,)),
+        ("conv layer, no bias", ops.ConvLayer(8, 6, 1, bias=False), (x,)),
+        ("conv layer, skip", ops.ConvLayer(8, 6, 1, downsample=True, activate=False, bias=False), (x,)),
+        ("res block", ops.ResBlock(8, 6), (x[..., :8, :8],)),
+        ("scaled leaky relu", ops.ScaledLeakyReLU(), (x,)),
+    ]
+
+
+def test_every_rewritten_class_has_a_case():
+    covered = {type(module) for _, module, _ in _module_cases()}
+    assert set(OFFICIAL_FORWARDS) <= covered
+
+
+@pytest.mark.parametrize("index", range(len(_module_cases())), ids=[name for name, _, _ in _module_cases()])
+def test_fast_forward_equals_the_official_form(index):
+    _, module, args = _module_cases()[index]
+    fast, official = _both_ways(_randomised(module, index), *args)
+    assert fast.shape == official.shape
+    torch.testing.assert_close(fast, official, atol=ATOL * official.abs().max().item(), rtol=0)
+
+
+def test_a_shared_style_row_equals_official_per_sample_styles():
+    conv = _randomised(StyledConv(8, 6, 3, 16, upsample=True), 20)
+    x = torch.randn(3, 8, 9, 9, generator=_seeded(5))
+    style = torch.randn(1, 16, generator=_seeded(6))
+    with torch.no_grad():
+        fast = conv(x.contiguous(memory_format=CHANNELS_LAST), style)
+        with official_ops():
+            official = conv(x, style.expand(3, -1))
+    torch.testing.assert_close(fast, official, atol=ATOL * official.abs().max().item(), rtol=0)
+
+
+@torch.no_grad()
+def test_small_generator_fast_path_equals_the_official_way():
+    torch.manual_seed(0)
+    g = Generator(64, style_dim=32, n_mlp=2, channel_multiplier=1).eval()
+    w = torch.randn(1, g.n_latent, g.style_dim, generator=_seeded(7))
+    feature = torch.randn(3, g.channels[64], 64, 64, generator=_seeded(8))
+    fast = g(w, f_condition=feature).image
+    g.memory_format = torch.contiguous_format
+    try:
+        with official_ops():
+            official = torch.cat([g(w, f_condition=feature[i : i + 1]).image for i in range(3)])
+    finally:
+        g.memory_format = None
+    torch.testing.assert_close(fast, official, atol=ATOL, rtol=0)
+
+
+@torch.no_grad()
+def test_calibrator_and_discriminator_equal_the_official_way():
+    calibrator = _randomised(CalibrationNet(64, 512, 512, 2, 1), 30)  # real widths, on a 16x16 feature
+    feature = torch.randn(2, 512, 16, 16, generator=_seeded(9))
+    descriptor = torch.randn(2, 256, 1, generator=_seeded(10))
+    fast, official = _both_ways(calibrator, feature, descriptor)
+    for f, o in zip(fast, official, strict=True):
+        torch.testing.assert_close(f, o, atol=ATOL * max(1.0, o.abs().max().item()), rtol=0)
+    disc = _randomised(Discriminator(32, channel_multiplier=1), 31)
+    images = torch.randn(4, 3, 32, 32, generator=_seeded(11))
+    fast, official = _both_ways(disc, images)
+    torch.testing.assert_close(fast, official, atol=ATOL, rtol=0)
