@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import winograd
+
 SQRT2 = math.sqrt(2.0)
 BLUR_KERNEL = (1, 3, 3, 1)
 
@@ -28,12 +30,55 @@ def make_kernel(k: Sequence[float]) -> torch.Tensor:
     return kernel / kernel.sum()
 
 
+def _fused_cpu_inference(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> bool:
+    """True where oneDNN's fused convolution applies: CPU, fp32/bf16, and no gradient to record."""
+    tensors = (x, weight) if bias is None else (x, weight, bias)
+    return (
+        x.device.type == "cpu"
+        and x.dtype in (torch.float32, torch.bfloat16)
+        and torch.backends.mkldnn.is_available()
+        and torch.backends.mkldnn.enabled
+        and not (torch.is_grad_enabled() and any(t.requires_grad for t in tensors))
+    )
+
+
+def conv2d(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    stride: int = 1,
+    padding: int = 0,
+    groups: int = 1,
+    negative_slope: float | None = None,
+) -> torch.Tensor:
+    """F.conv2d, then leaky_relu(negative_slope) if given, computed the fastest way for the device.
+
+    CPU inference: wide 3x3 convolutions by Winograd F(2x2, 3x3) (models/winograd.py), the others by
+    oneDNN with the activation fused into the convolution (no second pass over the output). With
+    gradients, or on other devices: F.conv2d and an in-place leaky ReLU.
+    """
+    if _fused_cpu_inference(x, weight, bias):
+        if winograd.applies(x, weight, stride, padding, groups):
+            return winograd.conv3x3(x, weight, bias, negative_slope)
+        attr, scalars = ("leaky_relu", [negative_slope]) if negative_slope is not None else ("none", [])
+        return torch.ops.mkldnn._convolution_pointwise(x, weight, bias, [padding] * 2, [stride] * 2, [1, 1], groups, attr, scalars, "")
+    out = F.conv2d(x, weight, bias, stride=stride, padding=padding, groups=groups)
+    return out if negative_slope is None else F.leaky_relu_(out, negative_slope)
+
+
 def upfirdn2d(
-    x: torch.Tensor, kernel: torch.Tensor, up: int = 1, down: int = 1, pad: tuple[int, int] = (0, 0), bias: torch.Tensor | None = None
+    x: torch.Tensor,
+    kernel: torch.Tensor,
+    up: int = 1,
+    down: int = 1,
+    pad: tuple[int, int] = (0, 0),
+    bias: torch.Tensor | None = None,
+    negative_slope: float | None = None,
 ) -> torch.Tensor:
     """Upsample by zero insertion, pad (negative pads crop), FIR-filter, then subsample, per channel.
 
-    `bias` (one value per channel), if given, is added to the result inside the same convolution.
+    `bias` (one value per channel) and then leaky_relu(`negative_slope`), if given, are applied to
+    the result (inside the depthwise convolution where it allows).
     """
     channels = x.shape[1]
     pad0, pad1 = pad
@@ -47,11 +92,12 @@ def upfirdn2d(
         else:
             out = F.pad(F.conv_transpose2d(x, weight, stride=up, groups=channels), [before, after, before, after])
             out = out if bias is None else out.add_(bias.view(1, -1, 1, 1))
-        return out[:, :, ::down, ::down] if down > 1 else out
+        out = out[:, :, ::down, ::down] if down > 1 else out
+        return out if negative_slope is None else F.leaky_relu_(out, negative_slope)
     weight = torch.flip(kernel, [0, 1]).to(x.dtype).expand(channels, 1, *kernel.shape)
-    if pad0 == pad1 >= 0:
-        return F.conv2d(x, weight, bias, stride=down, padding=pad0, groups=channels)
-    return F.conv2d(F.pad(x, [pad0, pad1, pad0, pad1]), weight, bias, stride=down, groups=channels)
+    if pad0 != pad1 or pad0 < 0:
+        x, pad0 = F.pad(x, [pad0, pad1, pad0, pad1]), 0
+    return conv2d(x, weight, bias, stride=down, padding=pad0, groups=channels, negative_slope=negative_slope)
 
 
 def fused_leaky_relu(
@@ -114,15 +160,16 @@ class Blur(nn.Module):
         self.register_buffer("kernel", make_kernel(kernel) * upsample_factor**2)
         self.pad = pad
 
-    def forward(self, x: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
-        return upfirdn2d(x, self.kernel, pad=self.pad, bias=bias)
+    def forward(self, x: torch.Tensor, bias: torch.Tensor | None = None, negative_slope: float | None = None) -> torch.Tensor:
+        return upfirdn2d(x, self.kernel, pad=self.pad, bias=bias, negative_slope=negative_slope)
 
 
 class EqualConv2d(nn.Module):
     """Conv2d with the weight scaled by 1/sqrt(fan_in) at run time.
 
-    `forward(x, gain, bias)` computes gain * conv(x) + bias in the convolution itself (`gain` also
-    scales the layer's own bias; `bias` is an extra per-channel bias, e.g. a following activation's).
+    `forward(x, gain, bias, negative_slope)` computes gain * conv(x) + bias in the convolution itself
+    (`gain` also scales the layer's own bias; `bias` is an extra per-channel bias, e.g. a following
+    activation's), then leaky_relu(negative_slope) if given.
     """
 
     def __init__(self, in_channel: int, out_channel: int, kernel_size: int, stride: int = 1, padding: int = 0, bias: bool = True):
@@ -133,10 +180,10 @@ class EqualConv2d(nn.Module):
         self.padding = padding
         self.bias = nn.Parameter(torch.zeros(out_channel)) if bias else None
 
-    def forward(self, x: torch.Tensor, gain: float = 1.0, bias: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, gain: float = 1.0, bias: torch.Tensor | None = None, negative_slope: float | None = None) -> torch.Tensor:
         if self.bias is not None:
             bias = self.bias * gain if bias is None else self.bias * gain + bias
-        return F.conv2d(x, self.weight * (self.scale * gain), bias=bias, stride=self.stride, padding=self.padding)
+        return conv2d(x, self.weight * (self.scale * gain), bias, self.stride, self.padding, negative_slope=negative_slope)
 
 
 class EqualLinear(nn.Module):
@@ -197,7 +244,7 @@ class ConvLayer(nn.Sequential):
             return self[-1](x, gain)
         conv, activation = self[-2], self[-1]
         bias = activation.bias * (SQRT2 * gain) if isinstance(activation, FusedLeakyReLU) else None
-        return F.leaky_relu_(conv(x, SQRT2 * gain, bias), activation.negative_slope)
+        return conv(x, SQRT2 * gain, bias, activation.negative_slope)
 
 
 class ResBlock(nn.Module):

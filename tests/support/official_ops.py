@@ -5,7 +5,8 @@ reference forms are `upfirdn2d_native` (zero insertion, padding, FIR filter, sub
 single-channel convolution over a (B*C, 1, H, W) view) and `fused_leaky_relu`'s CPU fallback
 (leaky_relu(x + bias) * sqrt(2), out of place). The module forwards below are the official ones
 (OpenTalker/StyleHEAT 9cb0c7c, models/stylegan2/model.py and models/styleheat/*.py), written for
-our module trees (same parameters). `official_ops()` swaps them in for a block of code, so the very
+our module trees (same parameters). Modules whose forward we never rewrote (nn.Conv2d, VideoWarper,
+CalibrationNet, Generator, ...) already compute the official way. `official_ops()` swaps them in for a block of code, so the very
 same modules compute exactly what the official code computes, the way it computes it.
 """
 
@@ -19,15 +20,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from styleheat_core.models import ops, stylegan2
+from styleheat_core.models import calibrator, ops, pirender, stylegan2
 
 SQRT2 = math.sqrt(2.0)
 
 
-def upfirdn2d_native(
-    x: torch.Tensor, kernel: torch.Tensor, up: int = 1, down: int = 1, pad: tuple[int, int] = (0, 0), bias: torch.Tensor | None = None
-) -> torch.Tensor:
-    """rosinality's `upfirdn2d` on the CPU (`upfirdn2d_native` with its wrapper's reshapes); `bias` is added after."""
+def upfirdn2d_native(x: torch.Tensor, kernel: torch.Tensor, up: int = 1, down: int = 1, pad: tuple[int, int] = (0, 0)) -> torch.Tensor:
+    """rosinality's `upfirdn2d` on the CPU (`upfirdn2d_native` with its wrapper's reshapes)."""
     pad_x0, pad_x1 = pad
     pad_y0, pad_y1 = pad
     _, channel, in_h, in_w = x.shape
@@ -48,8 +47,7 @@ def upfirdn2d_native(
     out = out[:, ::down, ::down, :]
     out_h = (in_h * up + pad_y0 + pad_y1 - kernel_h) // down + 1
     out_w = (in_w * up + pad_x0 + pad_x1 - kernel_w) // down + 1
-    out = out.view(-1, channel, out_h, out_w)
-    return out if bias is None else out + bias.view(1, -1, 1, 1)
+    return out.view(-1, channel, out_h, out_w)
 
 
 def fused_leaky_relu_native(
@@ -58,6 +56,16 @@ def fused_leaky_relu_native(
     """rosinality's `fused_leaky_relu` on the CPU: leaky_relu(x + bias) * scale, a new tensor (`inplace` ignored)."""
     rest_dim = [1] * (x.ndim - bias.ndim - 1)
     return F.leaky_relu(x + bias.view(1, bias.shape[0], *rest_dim), negative_slope=negative_slope) * scale
+
+
+def blur(self: ops.Blur, x: torch.Tensor) -> torch.Tensor:
+    """Official Blur.forward."""
+    return ops.upfirdn2d(x, self.kernel, pad=self.pad)
+
+
+def upsample(self: ops.Upsample, x: torch.Tensor) -> torch.Tensor:
+    """Official Upsample.forward."""
+    return ops.upfirdn2d(x, self.kernel, up=self.factor, down=1, pad=self.pad)
 
 
 def modulated_conv2d(self: stylegan2.ModulatedConv2d, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
@@ -119,8 +127,64 @@ def scaled_leaky_relu(self: ops.ScaledLeakyReLU, x: torch.Tensor) -> torch.Tenso
     return F.leaky_relu(x, negative_slope=self.negative_slope) * math.sqrt(2)
 
 
+def adain(self: pirender.ADAIN, x: torch.Tensor, feature: torch.Tensor) -> torch.Tensor:
+    """Official ADAIN.forward (models/styleheat/base_function.py)."""
+    normalized = self.param_free_norm(x)
+    feature = feature.view(feature.size(0), -1)
+    actv = self.mlp_shared(feature)
+    gamma = self.mlp_gamma(actv).view(feature.size(0), -1, 1, 1)
+    beta = self.mlp_beta(actv).view(feature.size(0), -1, 1, 1)
+    return normalized * (1 + gamma) + beta
+
+
+def adain_encoder(self: pirender.ADAINEncoder, x: torch.Tensor, z: torch.Tensor) -> list[torch.Tensor]:
+    """Official ADAINEncoder.forward."""
+    out = self.input_layer(x)
+    out_list = [out]
+    for i in range(self.layers):
+        out = getattr(self, f"encoder{i}")(out, z)
+        out_list.append(out)
+    return out_list
+
+
+def adain_encoder_block(self: pirender.ADAINEncoderBlock, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """Official ADAINEncoderBlock.forward."""
+    x = self.conv_0(self.actvn(self.norm_0(x, z)))
+    return self.conv_1(self.actvn(self.norm_1(x, z)))
+
+
+def adain_decoder_block(self: pirender.ADAINDecoderBlock, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """Official ADAINDecoderBlock.forward (with its `shortcut`)."""
+    x_s = self.conv_s(self.actvn(self.norm_s(x, z)))
+    dx = self.conv_0(self.actvn(self.norm_0(x, z)))
+    dx = self.conv_1(self.actvn(self.norm_1(dx, z)))
+    return x_s + dx
+
+
+def fine_adain_res_block(self: pirender.FineADAINResBlock2d, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """Official FineADAINResBlock2d.forward."""
+    x = self.actvn(self.norm1(self.conv1(x), z))
+    dx = self.norm2(self.conv2(x), z)
+    return dx + x
+
+
+def conv_up_layer(self: calibrator.ConvUpLayer, x: torch.Tensor) -> torch.Tensor:
+    """Official ConvUpLayer.forward (models/styleheat/calibration_net.py)."""
+    out = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+    out = F.conv2d(out, self.weight * self.scale, bias=self.bias, stride=1, padding=self.padding)
+    return self.activation(out) if self.activation is not None else out
+
+
+def res_up_block(self: calibrator.ResUpBlock, x: torch.Tensor) -> torch.Tensor:
+    """Official ResUpBlock.forward."""
+    out = self.conv2(self.conv1(x))
+    return (out + self.skip(x)) / math.sqrt(2)
+
+
 # Class -> its official forward, for every module whose forward our fast path rewrites.
 OFFICIAL_FORWARDS: dict[type[nn.Module], Callable[..., torch.Tensor]] = {
+    ops.Blur: blur,
+    ops.Upsample: upsample,
     stylegan2.ModulatedConv2d: modulated_conv2d,
     stylegan2.StyledConv: styled_conv,
     stylegan2.ToRGB: to_rgb,
@@ -128,6 +192,13 @@ OFFICIAL_FORWARDS: dict[type[nn.Module], Callable[..., torch.Tensor]] = {
     ops.ConvLayer: conv_layer,
     ops.ResBlock: res_block,
     ops.ScaledLeakyReLU: scaled_leaky_relu,
+    pirender.ADAIN: adain,
+    pirender.ADAINEncoder: adain_encoder,
+    pirender.ADAINEncoderBlock: adain_encoder_block,
+    pirender.ADAINDecoderBlock: adain_decoder_block,
+    pirender.FineADAINResBlock2d: fine_adain_res_block,
+    calibrator.ConvUpLayer: conv_up_layer,
+    calibrator.ResUpBlock: res_up_block,
 }
 # Module-level functions of `ops` -> their official CPU forms.
 OFFICIAL_FUNCTIONS: dict[str, Callable[..., torch.Tensor]] = {
