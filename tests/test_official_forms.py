@@ -13,7 +13,8 @@ import pytest
 import torch
 from torch import nn
 
-from styleheat_core.models import ops, pirender
+from styleheat_core.models import ir_blocks, ops, pirender, resnet
+from styleheat_core.models.e4e import Encoder4Editing, GradualStyleBlock
 from styleheat_core.models.calibrator import CalibrationNet, ConvUpLayer, ResUpBlock
 from styleheat_core.models.discriminator import Discriminator
 from styleheat_core.models.stylegan2 import Generator, ModulatedConv2d, StyledConv, ToRGB
@@ -29,13 +30,18 @@ def _seeded(seed: int) -> torch.Generator:
 
 
 def _randomised(module: nn.Module, seed: int) -> nn.Module:
-    """Random biases (the constructors make them 0 or 1, which would hide a folding mistake); weights as initialised."""
+    """Random biases and batch-norm statistics (the constructors make them 0 or 1, which would hide a folding mistake)."""
     gen = _seeded(seed)
     torch.manual_seed(seed)
     with torch.no_grad():
         for name, p in module.named_parameters():
             if name.endswith("bias"):
                 p.copy_(torch.randn(p.shape, generator=gen) * 0.5)
+        for m in module.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.weight.copy_(1 + 0.3 * torch.randn(m.weight.shape, generator=gen))
+                m.running_mean.copy_(0.3 * torch.randn(m.running_mean.shape, generator=gen))
+                m.running_var.copy_(0.5 + torch.rand(m.running_var.shape, generator=gen))
     return module.eval()
 
 
@@ -87,11 +93,18 @@ def _module_cases():
         ("conv up layer, no bias", ConvUpLayer(8, 6, 3, padding=1, bias=False), (x,)),
         ("conv up layer, skip", ConvUpLayer(8, 6, 1, bias=False, activate=False), (x,)),
         ("res up block", ResUpBlock(8, 6), (x,)),
+        ("conv act conv", ops.ConvActConv(8, 12, 6), (x,)),
+        ("ir stem", ir_blocks.Stem(8, 6), (x,)),
+        ("ir bottleneck, max-pool shortcut", ir_blocks.BottleneckIR(8, 8, 2), (x,)),
+        ("ir-se bottleneck, conv shortcut", ir_blocks.BottleneckIR(8, 16, 2, squeeze_excite=True), (x,)),
+        ("gradual style block", GradualStyleBlock(8, 6, 8), (x[..., :8, :8],)),
+        ("resnet bottleneck", resnet.Bottleneck(8, 4, 2), (x,)),
+        ("resnet bottleneck, identity", resnet.Bottleneck(16, 4), (torch.cat([x, x], 1),)),
     ]
 
 
 def test_every_rewritten_class_has_a_case():
-    covered = {type(module) for _, module, _ in _module_cases()}
+    covered = {type(module) for _, module, _ in _module_cases()} | {Encoder4Editing, resnet.ResNet50Backbone}  # whole networks below
     assert set(OFFICIAL_FORWARDS) <= covered
 
 
@@ -156,3 +169,14 @@ def test_grouped_convolution_equals_one_convolution_per_sample(upsample):
         grouped = conv._grouped(x, weight, bias, 0.2)
         per_sample = torch.cat([conv._convolve(x[i : i + 1], weight[i], bias, 0.2) for i in range(3)])
     torch.testing.assert_close(grouped, per_sample, atol=ATOL, rtol=0)
+
+
+@torch.no_grad()
+def test_e4e_and_resnet50_equal_the_official_way():
+    encoder = _randomised(Encoder4Editing(50, "ir_se", 64), 50)  # 64: 6 styles, every FPN level, small heads
+    x = torch.randn(1, 3, 64, 64, generator=_seeded(16))
+    fast, official = _both_ways(encoder, x)
+    torch.testing.assert_close(fast, official, atol=ATOL * max(1.0, official.abs().max().item()), rtol=0)
+    backbone = _randomised(resnet.ResNet50Backbone(), 51)
+    fast, official = _both_ways(backbone, torch.rand(2, 3, 64, 64, generator=_seeded(17)))
+    torch.testing.assert_close(fast, official, atol=ATOL * max(1.0, official.abs().max().item()), rtol=0)

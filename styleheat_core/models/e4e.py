@@ -8,8 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .ir_blocks import ir_sequence, resnet_ir_specs, stem
-from .ops import EqualLinear
+from .ir_blocks import Stem, ir_sequence, resnet_ir_specs
+from .ops import EqualLinear, conv2d
 
 COARSE_STYLES = 3
 MIDDLE_STYLES = 7
@@ -30,11 +30,13 @@ class GradualStyleBlock(nn.Module):
         self.linear = EqualLinear(out_c, out_c, lr_mul=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.linear(self.convs(x).reshape(-1, self.out_c))
+        for conv, activation in zip(self.convs[::2], self.convs[1::2]):
+            x = conv2d(x, conv.weight, conv.bias, stride=2, padding=1, negative_slope=activation.negative_slope)
+        return self.linear(x.reshape(-1, self.out_c))
 
 
 def _upsample_add(coarse: torch.Tensor, lateral: torch.Tensor) -> torch.Tensor:
-    return F.interpolate(coarse, size=lateral.shape[-2:], mode="bilinear", align_corners=False) + lateral
+    return F.interpolate(coarse, size=lateral.shape[-2:], mode="bilinear", align_corners=False).add_(lateral)
 
 
 class Encoder4Editing(nn.Module):
@@ -44,7 +46,7 @@ class Encoder4Editing(nn.Module):
         super().__init__()
         if mode not in ("ir", "ir_se"):
             raise ValueError(f"e4e mode must be 'ir' or 'ir_se'; got {mode!r}")
-        self.input_layer = stem(3, 64)
+        self.input_layer = Stem(3, 64)
         self.body = ir_sequence(resnet_ir_specs(num_layers), squeeze_excite=mode == "ir_se")
         self.style_count = 2 * int(math.log2(stylegan_size)) - 2
         spatial = [16 if i < COARSE_STYLES else 32 if i < MIDDLE_STYLES else 64 for i in range(self.style_count)]
@@ -68,9 +70,9 @@ class Encoder4Editing(nn.Module):
         features = coarse
         for i in range(1, self.style_count):
             if i == COARSE_STYLES:
-                features = _upsample_add(coarse, self.latlayer1(middle))
+                features = _upsample_add(coarse, conv2d(middle, self.latlayer1.weight, self.latlayer1.bias))
             elif i == MIDDLE_STYLES:
-                features = _upsample_add(features, self.latlayer2(fine))
+                features = _upsample_add(features, conv2d(fine, self.latlayer2.weight, self.latlayer2.bias))
             codes.append(base + self.styles[i](features))
         return torch.stack(codes, dim=1)
 

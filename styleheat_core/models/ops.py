@@ -66,6 +66,21 @@ def conv2d(
     return out if negative_slope is None else F.leaky_relu_(out, negative_slope)
 
 
+def conv_bn(x: torch.Tensor, conv: nn.Conv2d, bn: nn.BatchNorm2d, negative_slope: float | None = None) -> torch.Tensor:
+    """bn(conv(x)), then leaky_relu(negative_slope) if given (0 for ReLU).
+
+    In eval mode the batch norm is folded into the convolution's weight and bias (one convolution,
+    activation fused): w * g / sqrt(v + eps) and (b - m) * g / sqrt(v + eps) + beta.
+    """
+    if bn.training:
+        out = bn(conv(x))
+        return out if negative_slope is None else F.leaky_relu_(out, negative_slope)
+    factor = bn.weight * torch.rsqrt(bn.running_var + bn.eps)
+    shift = -bn.running_mean if conv.bias is None else conv.bias - bn.running_mean
+    weight = conv.weight * factor.view(-1, 1, 1, 1)
+    return conv2d(x, weight, shift * factor + bn.bias, conv.stride[0], conv.padding[0], conv.groups, negative_slope)
+
+
 def upfirdn2d(
     x: torch.Tensor,
     kernel: torch.Tensor,
@@ -202,6 +217,18 @@ class EqualLinear(nn.Module):
             return fused_leaky_relu(F.linear(x, self.weight * self.scale), self.bias * self.lr_mul)
         bias = self.bias * self.lr_mul if self.bias is not None else None
         return F.linear(x, self.weight * self.scale, bias=bias)
+
+
+class ConvActConv(nn.Sequential):
+    """EqualConv2d 3x3 -> ScaledLeakyReLU -> EqualConv2d 3x3 (keys 0.*, 2.*), the SFT/condition head of HFGI and
+    the calibrator; the activation's sqrt(2) and leaky ReLU are fused into the first convolution."""
+
+    def __init__(self, in_channel: int, hidden: int, out_channel: int):
+        super().__init__(EqualConv2d(in_channel, hidden, 3, padding=1), ScaledLeakyReLU(0.2), EqualConv2d(hidden, out_channel, 3, padding=1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        first, activation, second = self
+        return second(first(x, SQRT2, negative_slope=activation.negative_slope))
 
 
 class ConvLayer(nn.Sequential):

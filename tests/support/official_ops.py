@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from styleheat_core.models import calibrator, ops, pirender, stylegan2
+from styleheat_core.models import calibrator, e4e, ir_blocks, ops, pirender, resnet, stylegan2
 
 SQRT2 = math.sqrt(2.0)
 
@@ -181,6 +181,69 @@ def res_up_block(self: calibrator.ResUpBlock, x: torch.Tensor) -> torch.Tensor:
     return (out + self.skip(x)) / math.sqrt(2)
 
 
+def sequential(self: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+    """nn.Sequential.forward: the official form of our Sequential subclasses with a fused forward."""
+    for module in self:
+        x = module(x)
+    return x
+
+
+def bottleneck_ir(self: ir_blocks.BottleneckIR, x: torch.Tensor) -> torch.Tensor:
+    """Official bottleneck_IR(_SE).forward (models/e4e/helpers.py)."""
+    shortcut = self.shortcut_layer(x)
+    res = self.res_layer(x)
+    return res + shortcut
+
+
+def gradual_style_block(self: e4e.GradualStyleBlock, x: torch.Tensor) -> torch.Tensor:
+    """Official GradualStyleBlock.forward."""
+    x = self.convs(x)
+    x = x.view(-1, self.out_c)
+    return self.linear(x)
+
+
+def encoder4editing(self: e4e.Encoder4Editing, x: torch.Tensor) -> torch.Tensor:
+    """Official Encoder4Editing.forward (progressive stage: inference, every style)."""
+    x = self.input_layer(x)
+    for i, layer in enumerate(self.body):
+        x = layer(x)
+        if i == 6:
+            c1 = x
+        elif i == 20:
+            c2 = x
+        elif i == 23:
+            c3 = x
+    w0 = self.styles[0](c3)
+    w = w0.repeat(self.style_count, 1, 1).permute(1, 0, 2)
+    features = c3
+    for i in range(1, self.style_count):
+        if i == e4e.COARSE_STYLES:
+            p2 = F.interpolate(c3, size=c2.shape[-2:], mode="bilinear", align_corners=False) + self.latlayer1(c2)
+            features = p2
+        elif i == e4e.MIDDLE_STYLES:
+            features = F.interpolate(p2, size=c1.shape[-2:], mode="bilinear", align_corners=False) + self.latlayer2(c1)
+        w[:, i] += self.styles[i](features)
+    return w
+
+
+def resnet_bottleneck(self: resnet.Bottleneck, x: torch.Tensor) -> torch.Tensor:
+    """torchvision's Bottleneck.forward."""
+    identity = x
+    out = F.relu(self.bn1(self.conv1(x)))
+    out = F.relu(self.bn2(self.conv2(out)))
+    out = self.bn3(self.conv3(out))
+    if self.downsample is not None:
+        identity = self.downsample(x)
+    return F.relu(out + identity)
+
+
+def resnet50_backbone(self: resnet.ResNet50Backbone, x: torch.Tensor) -> torch.Tensor:
+    """torchvision's ResNet._forward_impl up to the average pool."""
+    x = self.maxpool(F.relu(self.bn1(self.conv1(x))))
+    x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+    return self.avgpool(x)
+
+
 # Class -> its official forward, for every module whose forward our fast path rewrites.
 OFFICIAL_FORWARDS: dict[type[nn.Module], Callable[..., torch.Tensor]] = {
     ops.Blur: blur,
@@ -199,6 +262,13 @@ OFFICIAL_FORWARDS: dict[type[nn.Module], Callable[..., torch.Tensor]] = {
     pirender.FineADAINResBlock2d: fine_adain_res_block,
     calibrator.ConvUpLayer: conv_up_layer,
     calibrator.ResUpBlock: res_up_block,
+    ops.ConvActConv: sequential,
+    ir_blocks.Stem: sequential,
+    ir_blocks.BottleneckIR: bottleneck_ir,
+    e4e.GradualStyleBlock: gradual_style_block,
+    e4e.Encoder4Editing: encoder4editing,
+    resnet.Bottleneck: resnet_bottleneck,
+    resnet.ResNet50Backbone: resnet50_backbone,
 }
 # Module-level functions of `ops` -> their official CPU forms.
 OFFICIAL_FUNCTIONS: dict[str, Callable[..., torch.Tensor]] = {
