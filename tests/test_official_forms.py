@@ -14,9 +14,9 @@ import torch
 from torch import nn
 
 from styleheat_core.models import ir_blocks, ops, pirender, resnet
-from styleheat_core.models.e4e import Encoder4Editing, GradualStyleBlock
 from styleheat_core.models.calibrator import CalibrationNet, ConvUpLayer, ResUpBlock
 from styleheat_core.models.discriminator import Discriminator
+from styleheat_core.models.e4e import Encoder4Editing, GradualStyleBlock
 from styleheat_core.models.stylegan2 import Generator, ModulatedConv2d, StyledConv, ToRGB
 from tests.support.official_ops import OFFICIAL_FORWARDS, official_ops, upfirdn2d_native
 from tests.test_ops import _reference_upfirdn2d
