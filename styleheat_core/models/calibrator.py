@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .ops import BLUR_KERNEL, SQRT2, ConvLayer, EqualConv2d, FusedLeakyReLU, ResBlock, ScaledLeakyReLU, conv2d
+from .ops import BLUR_KERNEL, SQRT2, ConvActConv, ConvLayer, FusedLeakyReLU, ResBlock, ScaledLeakyReLU, conv2d
 from .pirender import DESCRIPTOR_NC, PIRENDER_SLOPE, FineADAINResBlock2d
 from .modulation import FeatureModulation
 from .stylegan2 import channel_widths
@@ -57,12 +57,8 @@ class ResUpBlock(nn.Module):
         return self.conv2(self.conv1(x), 1 / SQRT2).add_(self.skip(x, 1 / SQRT2))
 
 
-def _sft_head(channels: int, out_channels: int) -> nn.Sequential:
-    return nn.Sequential(
-        EqualConv2d(channels, channels, 3, padding=1),
-        ScaledLeakyReLU(0.2),
-        EqualConv2d(channels, out_channels, 3, padding=1),
-    )
+def _sft_head(channels: int, out_channels: int) -> ConvActConv:
+    return ConvActConv(channels, channels, out_channels)
 
 
 class CalibrationNet(nn.Module):

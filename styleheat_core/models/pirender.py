@@ -2,9 +2,9 @@
 
 ADAIN normalises a feature map per instance (no affine, no running stats) and re-styles it with
 (1 + gamma, beta) predicted from a motion descriptor. The forwards compute what the official ones
-do with fewer passes over the activations: ADAIN's normalisation, re-styling and the activation that
-follows it in one affine map and an in-place leaky ReLU, convolutions through `ops.conv2d` (Winograd
-or oneDNN-fused on the CPU), channels_last from the first convolution on.
+do with fewer passes over the activations: ADAIN's normalisation and re-styling in one batch-norm
+kernel and the activation that follows it in place; convolutions through `ops.conv2d` (Winograd or
+oneDNN-fused on the CPU). Activations stay NCHW, where that batch norm needs no copy.
 """
 
 from __future__ import annotations
@@ -43,13 +43,23 @@ class ADAIN(nn.Module):
         self.mlp_beta = nn.Linear(hidden, channels)
 
     def forward(self, x: torch.Tensor, descriptor: torch.Tensor, negative_slope: float | None = None) -> torch.Tensor:
-        """norm(x) * (1 + gamma) + beta as one per-channel affine map x * a + b, then leaky_relu(negative_slope) if given."""
+        """norm(x) * (1 + gamma) + beta, then leaky_relu(negative_slope) if given.
+
+        One batch norm over the (1, B*C, H, W) view of x (NCHW) computes each sample's per-channel
+        statistics and applies its (1 + gamma, beta) in the same kernel; the activation runs in place.
+        """
         hidden = self.mlp_shared(descriptor.reshape(descriptor.shape[0], -1))
-        stats_input = x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
-        var, mean = torch.var_mean(stats_input, dim=(2, 3), unbiased=False)
-        scale = (1 + self.mlp_gamma(hidden)) * torch.rsqrt(var + self.param_free_norm.eps)
-        shift = self.mlp_beta(hidden) - mean * scale
-        out = torch.addcmul(shift.to(x.dtype)[:, :, None, None], x, scale.to(x.dtype)[:, :, None, None])
+        batch, channels, height, width = x.shape
+        out = F.batch_norm(
+            x.contiguous().view(1, batch * channels, height, width),
+            None,
+            None,
+            (1 + self.mlp_gamma(hidden)).reshape(-1),
+            self.mlp_beta(hidden).reshape(-1),
+            training=True,
+            momentum=0.0,
+            eps=self.param_free_norm.eps,
+        ).view(batch, channels, height, width)
         return out if negative_slope is None else F.leaky_relu_(out, negative_slope)
 
 
@@ -102,7 +112,6 @@ class ADAINEncoder(nn.Module):
             setattr(self, f"encoder{i}", ADAINEncoderBlock(in_nc, out_nc, descriptor_nc, activation))
 
     def forward(self, x: torch.Tensor, descriptor: torch.Tensor) -> list[torch.Tensor]:
-        x = x.contiguous(memory_format=torch.channels_last) if x.device.type == "cpu" else x
         out = conv2d(x, self.input_layer.weight, self.input_layer.bias, padding=3)
         features = [out]
         for i in range(self.layers):
