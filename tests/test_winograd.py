@@ -81,7 +81,7 @@ def test_filter_transform_of_a_centre_tap_is_the_identity_pattern():
 )
 def test_winograd_applies_to_wide_fp32_3x3_convolutions_only(shape, weight_shape, stride, padding, dtype, expected):
     x = torch.empty(shape, dtype=dtype)
-    assert winograd.applies(x, torch.empty(weight_shape, dtype=dtype), stride, padding, 1) is expected
+    assert winograd.applies(x, torch.empty(weight_shape, dtype=dtype), stride, (padding, padding), 1) is expected
 
 
 def test_conv2d_dispatch_uses_winograd_for_wide_inference_layers(monkeypatch):

@@ -16,7 +16,7 @@ from torch import nn
 
 from .flow import warp
 from .modulation import FeatureModulation
-from .ops import BLUR_KERNEL, SQRT2, Blur, EqualLinear, FusedLeakyReLU, Upsample, conv2d
+from .ops import BLUR_KERNEL, SQRT2, Blur, EqualLinear, FusedLeakyReLU, Upsample, conv2d, subpixel_applies, subpixel_conv_transpose2d
 
 # Loop index (1, 3, 5, ...) of the block whose first conv outputs the 64x64 feature: blocks start at 8x8.
 FEATURE_HOOK_INDEX = 7
@@ -97,6 +97,9 @@ class ModulatedConv2d(nn.Module):
 
     def _convolve(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, negative_slope: float | None) -> torch.Tensor:
         """x convolved with one modulated (out, in, k, k) weight: + bias, then leaky ReLU, folded in."""
+        if self.upsample and subpixel_applies(x):  # the zero last row and column of the phases are cropped after the blur
+            out = self.blur(subpixel_conv_transpose2d(x, weight.transpose(0, 1)), bias, negative_slope)
+            return out[:, :, :-1, :-1].contiguous(memory_format=torch.channels_last)
         if self.upsample:
             return self.blur(F.conv_transpose2d(x, weight.transpose(0, 1), stride=2), bias, negative_slope)
         return conv2d(x, weight, bias, padding=self.padding, negative_slope=negative_slope)

@@ -27,12 +27,12 @@ _FILTER = torch.einsum("ai,bj->ijab", _G, _G).reshape(9, 16)
 _OUTPUT = torch.einsum("ra,cb->rcab", _AT, _AT).reshape(4, 16)
 
 
-def applies(x: torch.Tensor, weight: torch.Tensor, stride: int, padding: int, groups: int) -> bool:
+def applies(x: torch.Tensor, weight: torch.Tensor, stride: int, padding: tuple[int, int], groups: int) -> bool:
     """Whether conv2d(x, weight) is a wide fp32 3x3 convolution that Winograd computes faster."""
     out_channels, in_channels, kh, kw = weight.shape
     batch, _, height, width = x.shape
     return (
-        (kh, kw, stride, padding, groups) == (3, 3, 1, 1, 1)
+        (kh, kw, stride, padding, groups) == (3, 3, 1, (1, 1), 1)
         and x.dtype == torch.float32
         and height % 2 == 0
         and width % 2 == 0
