@@ -14,9 +14,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .modulation import FeatureModulation
 from .ops import BLUR_KERNEL, SQRT2, ConvActConv, ConvLayer, FusedLeakyReLU, ResBlock, ScaledLeakyReLU, conv2d
 from .pirender import DESCRIPTOR_NC, PIRENDER_SLOPE, FineADAINResBlock2d
-from .modulation import FeatureModulation
 from .stylegan2 import channel_widths
 
 OFFICIAL_CONDITIONS = 8
