@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
 import pytest
 import torch
 
+from styleheat_core.pipeline import decode
 from styleheat_core.pipeline.heap import reuse_freed_memory
 
 MIB = 1 << 20
@@ -47,3 +49,25 @@ def test_user_tuning_of_malloc_is_left_alone(monkeypatch):
     with reuse_freed_memory():
         inside = _touch_and_free()
     assert inside - before < BLOCK // 4
+
+
+def test_decoding_runs_inside_the_scope_and_leaves_it(monkeypatch):
+    scope: list[str] = []
+
+    @contextlib.contextmanager
+    def recording():
+        scope.append("in")
+        yield
+        scope.append("out")
+
+    class ThreeFrames:
+        num_frames = 3
+
+        def frames(self, generator, indices):
+            assert scope == ["in"], "frames decoded outside reuse_freed_memory"
+            return torch.zeros(len(indices), 3, 8, 8)
+
+    monkeypatch.setattr(decode, "reuse_freed_memory", recording)
+    chunks = list(decode.decode_chunks(None, ThreeFrames(), 256, 2))
+    assert [c.shape[0] for c in chunks] == [2, 1]
+    assert scope == ["in", "out"]
