@@ -51,7 +51,7 @@ def test_user_tuning_of_malloc_is_left_alone(monkeypatch):
     assert inside - before < BLOCK // 4
 
 
-def test_decoding_runs_inside_the_scope_and_leaves_it(monkeypatch):
+def test_decode_video_runs_inside_the_scope_and_leaves_it(monkeypatch):
     scope: list[str] = []
 
     @contextlib.contextmanager
@@ -68,6 +68,6 @@ def test_decoding_runs_inside_the_scope_and_leaves_it(monkeypatch):
             return torch.zeros(len(indices), 3, 8, 8)
 
     monkeypatch.setattr(decode, "reuse_freed_memory", recording)
-    chunks = list(decode.decode_chunks(None, ThreeFrames(), 256, 2))
-    assert [c.shape[0] for c in chunks] == [2, 1]
+    video = decode.decode_video(None, ThreeFrames(), 256, 2)
+    assert video.shape == (3, 256, 256, 3)
     assert scope == ["in", "out"]

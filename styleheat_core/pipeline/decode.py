@@ -1,9 +1,10 @@
 """Chunked decoding of a driven video: flows, warped and calibrated features and 1024² frames
 are computed a few frames at a time, so memory does not grow with the video length.
 
-While chunks are decoded, freed large CPU blocks are kept for the next chunk instead of being unmapped
+While `decode_video` runs, freed large CPU blocks are kept for the next chunk instead of being unmapped
 and faulted in again (`heap.reuse_freed_memory`); the heap is trimmed and glibc's usual settings are
-restored when the last chunk is done or the iteration is abandoned."""
+restored when it returns or fails. `decode_chunks` leaves the allocator alone: a generator that is never
+finished would keep the setting for the whole process."""
 
 from __future__ import annotations
 
@@ -65,9 +66,8 @@ def decode_chunks(generator: Generator, features: WarpedFeatures, size: int = 10
     if chunk_size < 1:
         raise ValueError(f"chunk size must be at least 1; got {chunk_size}")
     total = features.num_frames
-    with reuse_freed_memory():
-        for start in range(0, total, chunk_size):
-            yield network_to_image(features.frames(generator, list(range(start, min(start + chunk_size, total)))), size)
+    for start in range(0, total, chunk_size):
+        yield network_to_image(features.frames(generator, list(range(start, min(start + chunk_size, total)))), size)
 
 
 def decode_video(
@@ -77,9 +77,10 @@ def decode_video(
     total = features.num_frames
     out = torch.empty((total, size, size, 3), dtype=torch.float32)
     done = 0
-    for chunk in decode_chunks(generator, features, size, chunk_size):
-        out[done : done + chunk.shape[0]] = chunk
-        done += chunk.shape[0]
-        if on_progress is not None:
-            on_progress(done, total)
+    with reuse_freed_memory():
+        for chunk in decode_chunks(generator, features, size, chunk_size):
+            out[done : done + chunk.shape[0]] = chunk
+            done += chunk.shape[0]
+            if on_progress is not None:
+                on_progress(done, total)
     return out
