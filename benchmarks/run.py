@@ -12,10 +12,11 @@ renders 1024²; the output size only changes the final area resize. Weights foll
 (same architectures and cost as the released checkpoints). fp16 is skipped on the CPU unless asked
 for: PyTorch has no fast fp16 CPU convolutions.
 
-`--compare-reference` runs the official order of work (benchmarks/reference.py: batch 1, fp32, NCHW,
-the extra `video_warp_img` pass) and our path (chunks of the largest batch size) on the same inputs,
-alternately `--repeats` times (best time of each is kept), checks that the frames agree, and ends
-with `speedup_vs_reference=<x>` (reference ms/frame over ours).
+`--compare-reference` runs the official computation (benchmarks/reference.py: official module forms,
+batch 1, fp32, NCHW, the extra `video_warp_img` pass) and our path (chunks of the largest batch size)
+on the same inputs, alternately `--repeats` times (best time of each is kept), checks that the frames
+agree, and ends with `speedup_vs_reference=<x>` (reference ms/frame over ours). Before that it does
+the same for the inversion (per source) and the Deep3D ResNet-50 (per crop, batch of 8 crops).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ import torch
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]
 
 from measure import Measurement, keep_freed_memory, measure
-from reference import reference_video
+from reference import reference_deep3d, reference_inversion, reference_video
 
 from styleheat_core.models.deep3d import INPUT_SIZE as DEEP3D_SIZE
 from styleheat_core.models.modulation import FeatureModulation
@@ -54,6 +55,7 @@ PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float
 MEMORY_FORMATS = {"auto": None, "channels_last": torch.channels_last, "contiguous": torch.contiguous_format}
 # Frames agree when their IMAGE values ([0,1]) differ by at most this (fp32 summation order only).
 FRAME_TOLERANCE = 1e-4
+DEEP3D_CROPS = 8  # crops per Deep3D call in --compare-reference
 
 
 @dataclass
@@ -188,23 +190,64 @@ def print_rows(rows: list[Row]) -> None:
         )
 
 
+def best_of(runs: dict[str, Callable[[], object]], device: torch.device, repeats: int) -> dict[str, Measurement]:
+    """Each run once to warm up, then all of them alternately `repeats` times (a busy machine slows all alike); the best of each."""
+    for fn in runs.values():
+        fn()
+    best: dict[str, Measurement] = {}
+    for _ in range(repeats):
+        for name, fn in runs.items():
+            m = measure(fn, device)
+            best[name] = m if name not in best or m.seconds < best[name].seconds else best[name]
+    return best
+
+
+@torch.no_grad()
+def compare_encoders(nets: Networks, source_image: torch.Tensor, args: argparse.Namespace) -> None:
+    """Inversion and Deep3D with their official forms (reference.py) against ours, fp32, same inputs; prints times and speed-ups."""
+    device = torch.device(args.device)
+    source_image = source_image.to(device)
+    crops = torch.rand(DEEP3D_CROPS, 3, DEEP3D_SIZE, DEEP3D_SIZE, generator=torch.Generator().manual_seed(0)).to(device)
+    stages = {
+        "inversion": (
+            partial(reference_inversion, nets.generator, nets.encoders, source_image),
+            partial(invert, nets.generator, nets.encoders, source_image),
+            1,
+        ),
+        "deep3d": (partial(reference_deep3d, nets.deep3d, crops), partial(nets.deep3d, crops), DEEP3D_CROPS),
+    }
+    for stage, (reference, ours, items) in stages.items():
+        best = best_of({"reference": reference, "ours": ours}, device, args.repeats)
+        ref, fast = best["reference"], best["ours"]
+        unit = "source" if items == 1 else "crop"
+        if stage == "inversion":
+            diff = max(
+                (ref.result.w_plus - fast.result.w_plus).abs().max().item(), (ref.result.feature - fast.result.feature).abs().max().item()
+            )
+        else:
+            diff = (ref.result - fast.result).abs().max().item()
+        print(
+            f"{stage}: reference {ref.seconds * 1000 / items:.0f} ms/{unit}, ours {fast.seconds * 1000 / items:.0f} ms/{unit}, "
+            f"max |diff| {diff:.3g}; {stage}_speedup_vs_reference={ref.seconds / fast.seconds:.2f}",
+            flush=True,
+        )
+
+
 @torch.no_grad()
 def compare_reference(nets: Networks, source_image: torch.Tensor, coefficients: torch.Tensor, args: argparse.Namespace) -> bool:
     """Official order of work vs ours, fp32, same inputs; prints the timings, the frame difference and the speed-up."""
     device = torch.device(args.device)
     fast = prepared(nets, device, torch.float32, args)  # `nets` itself stays uncompiled for the reference
     size, batch = args.size[-1], max(args.batch_sizes)
+    compare_encoders(fast, source_image, args)
     source = invert(nets.generator, nets.encoders, source_image.to(device))
     features = video_features(fast, source, coefficients)
-    reference_video(nets.generator, nets.motion, source, coefficients[:1], size)  # warm-up
-    decode_video(fast.generator, video_features(fast, source, coefficients[:batch]), size, batch)
-    best_ref: Measurement | None = None
-    best_ours: Measurement | None = None
-    for _ in range(args.repeats):  # alternate, so that a busy machine slows both alike
-        ref = measure(lambda: reference_video(nets.generator, nets.motion, source, coefficients, size), device)
-        ours = measure(lambda: decode_video(fast.generator, features, size, batch), device)
-        best_ref = ref if best_ref is None or ref.seconds < best_ref.seconds else best_ref
-        best_ours = ours if best_ours is None or ours.seconds < best_ours.seconds else best_ours
+    runs = {
+        "reference": lambda: reference_video(nets.generator, nets.motion, source, coefficients, size),
+        "ours": lambda: decode_video(fast.generator, features, size, batch),
+    }
+    best = best_of(runs, device, args.repeats)
+    best_ref, best_ours = best["reference"], best["ours"]
     frames = len(coefficients)
     rows = [
         row("fp32", 1, size, "reference (official order)", best_ref, frames),

@@ -11,7 +11,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from styleheat_core.models.ops import fused_leaky_relu, make_kernel, upfirdn2d
+from styleheat_core.models.ops import fused_leaky_relu, make_kernel, subpixel_applies, subpixel_conv_transpose2d, upfirdn2d
 from styleheat_core.models.stylegan2 import Generator, ModulatedConv2d
 
 ATOL = 1e-5
@@ -122,3 +122,26 @@ def test_generator_shared_code_and_layouts_equal_the_per_sample_nchw_path(small_
     assert shared.shape == (3, 3, 64, 64)
     torch.testing.assert_close(shared, per_sample, atol=ATOL, rtol=0)
     torch.testing.assert_close(shared, nchw, atol=ATOL, rtol=0)
+
+
+@pytest.mark.parametrize(("height", "width"), [(5, 7), (8, 8), (1, 3)])
+def test_subpixel_transposed_convolution_equals_the_strided_one(height, width):
+    x = torch.randn(2, 6, height, width, generator=_seeded(7)).contiguous(memory_format=torch.channels_last)
+    weight = torch.randn(6, 4, 3, 3, generator=_seeded(8))
+    expected = F.pad(F.conv_transpose2d(x, weight, stride=2), [0, 1, 0, 1])
+    out = subpixel_conv_transpose2d(x, weight)
+    assert out.shape == expected.shape and out.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(out, expected, atol=ATOL, rtol=0)
+
+
+@torch.no_grad()
+def test_bf16_upsampling_conv_through_phases_equals_fp32_within_bf16_rounding():
+    torch.manual_seed(1)
+    conv = ModulatedConv2d(16, 8, 3, 32, upsample=True).eval()
+    x = torch.randn(2, 16, 12, 12, generator=_seeded(9)).contiguous(memory_format=torch.channels_last)
+    style = torch.randn(1, 32, generator=_seeded(10))
+    expected = conv(x, style, 1.5, torch.ones(8), 0.2)
+    assert subpixel_applies(x.bfloat16()) and not subpixel_applies(x)
+    out = conv.to(torch.bfloat16)(x.bfloat16(), style.bfloat16(), 1.5, torch.ones(8, dtype=torch.bfloat16), 0.2)
+    assert out.shape == expected.shape
+    torch.testing.assert_close(out.float(), expected, atol=0.05 * expected.abs().max().item(), rtol=0)

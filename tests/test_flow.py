@@ -20,3 +20,14 @@ def test_grid_is_resized_to_the_source():
     source = torch.randn(1, 3, 16, 16)
     grid = flow_to_grid(torch.zeros(1, 2, 4, 4))
     assert warp(source, grid).shape == (1, 3, 16, 16)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_reduced_precision_channels_last_sources_warp_like_nchw(dtype):
+    source = torch.randn(1, 64, 64, 64, generator=torch.Generator().manual_seed(0)).to(dtype)  # the bug shows from about this size
+    flow = torch.randn(2, 2, 64, 64, generator=torch.Generator().manual_seed(1)) * 3
+    grid = flow_to_grid(flow)
+    nchw = warp(source.expand(2, -1, -1, -1), grid)
+    channels_last = warp(source.contiguous(memory_format=torch.channels_last).expand(2, -1, -1, -1), grid)
+    assert torch.isfinite(channels_last).all()
+    torch.testing.assert_close(channels_last, nchw, rtol=0, atol=0)

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .batch_counters import without_batch_counters
-from .ir_blocks import ir_sequence, resnet_ir_specs, stem
+from .ir_blocks import Stem, ir_sequence, resnet_ir_specs
 
 INPUT_SIZE = 112
 EMBEDDING = 512
@@ -18,7 +18,7 @@ class ArcFaceIRSE50(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.input_layer = stem(3, 64)
+        self.input_layer = Stem(3, 64)
         self.body = ir_sequence(resnet_ir_specs(50), squeeze_excite=True)
         self.output_layer = nn.Sequential(
             nn.BatchNorm2d(512),

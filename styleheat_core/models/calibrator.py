@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .modulation import FeatureModulation
-from .ops import BLUR_KERNEL, SQRT2, ConvLayer, EqualConv2d, FusedLeakyReLU, ResBlock, ScaledLeakyReLU
+from .ops import BLUR_KERNEL, SQRT2, ConvActConv, ConvLayer, FusedLeakyReLU, ResBlock, ScaledLeakyReLU, conv2d
 from .pirender import DESCRIPTOR_NC, PIRENDER_SLOPE, FineADAINResBlock2d
 from .stylegan2 import channel_widths
 
@@ -33,14 +33,19 @@ class ConvUpLayer(nn.Module):
         self.bias = nn.Parameter(torch.zeros(out_channels)) if bias and not activate else None
         self.activation = (FusedLeakyReLU(out_channels) if bias else ScaledLeakyReLU(0.2)) if activate else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
+        """The layer's output times `gain` (> 0): gain, activation bias and sqrt(2) are folded into the convolution."""
         out = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
-        out = F.conv2d(out, self.weight * self.scale, bias=self.bias, padding=self.padding)
-        return self.activation(out) if self.activation is not None else out
+        if self.activation is None:
+            bias = None if self.bias is None else self.bias * gain
+            return conv2d(out, self.weight * (self.scale * gain), bias, padding=self.padding)
+        bias = self.activation.bias * (SQRT2 * gain) if isinstance(self.activation, FusedLeakyReLU) else None
+        weight = self.weight * (self.scale * SQRT2 * gain)
+        return conv2d(out, weight, bias, padding=self.padding, negative_slope=self.activation.negative_slope)
 
 
 class ResUpBlock(nn.Module):
-    """Residual 2x upsampling block: (conv -> up-conv) + up-conv skip, divided by sqrt(2)."""
+    """Residual 2x upsampling block: (conv -> up-conv) + up-conv skip, divided by sqrt(2) (folded into both convolutions)."""
 
     def __init__(self, in_channels: int, out_channels: int):
         super().__init__()
@@ -49,15 +54,11 @@ class ResUpBlock(nn.Module):
         self.skip = ConvUpLayer(in_channels, out_channels, 1, bias=False, activate=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (self.conv2(self.conv1(x)) + self.skip(x)) / SQRT2
+        return self.conv2(self.conv1(x), 1 / SQRT2).add_(self.skip(x, 1 / SQRT2))
 
 
-def _sft_head(channels: int, out_channels: int) -> nn.Sequential:
-    return nn.Sequential(
-        EqualConv2d(channels, channels, 3, padding=1),
-        ScaledLeakyReLU(0.2),
-        EqualConv2d(channels, out_channels, 3, padding=1),
-    )
+def _sft_head(channels: int, out_channels: int) -> ConvActConv:
+    return ConvActConv(channels, channels, out_channels)
 
 
 class CalibrationNet(nn.Module):

@@ -8,8 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .ir_blocks import ir_sequence, resnet_ir_specs, stem
-from .ops import EqualLinear
+from .ir_blocks import Stem, ir_sequence, resnet_ir_specs
+from .ops import EqualLinear, conv2d
 
 COARSE_STYLES = 3
 MIDDLE_STYLES = 7
@@ -30,11 +30,39 @@ class GradualStyleBlock(nn.Module):
         self.linear = EqualLinear(out_c, out_c, lr_mul=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.linear(self.convs(x).reshape(-1, self.out_c))
+        for conv, activation in zip(self.convs[::2], self.convs[1::2]):
+            x = conv2d(x, conv.weight, conv.bias, stride=2, padding=1, negative_slope=activation.negative_slope)
+        return self.linear(x.reshape(-1, self.out_c))
+
+
+def style_tier(blocks: list[GradualStyleBlock], x: torch.Tensor) -> torch.Tensor:
+    """(B, len(blocks), out_c): every block of a tier on their shared input x.
+
+    On the CPU the blocks advance together, one level at a time, each level one im2col matrix
+    product: the first level unfolds x once for all blocks (they read the same features), the next
+    levels are one batched product over the blocks. Equal to running the blocks one by one.
+    """
+    if x.device.type != "cpu":
+        return torch.stack([block(x) for block in blocks], dim=1)
+    batch, count = x.shape[0], len(blocks)
+    first = blocks[0]
+    for level in range(len(first.convs) // 2):
+        convs = [block.convs[2 * level] for block in blocks]
+        weight = torch.stack([conv.weight.flatten(1) for conv in convs])
+        bias = torch.stack([conv.bias for conv in convs])[..., None]
+        height, width = ((size - 1) // 2 + 1 for size in x.shape[-2:])
+        columns = F.unfold(x, 3, padding=1, stride=2)
+        if level == 0:
+            out = torch.matmul(weight.view(-1, weight.shape[-1]), columns).view(batch, count, -1, height * width)
+        else:
+            out = torch.stack([torch.bmm(weight, c) for c in columns.view(batch, count, weight.shape[-1], -1)])
+        x = F.leaky_relu_(out.add_(bias), first.convs[2 * level + 1].negative_slope).view(batch, -1, height, width)
+    features = x.view(batch, count, first.out_c)
+    return torch.stack([block.linear(features[:, i]) for i, block in enumerate(blocks)], dim=1)
 
 
 def _upsample_add(coarse: torch.Tensor, lateral: torch.Tensor) -> torch.Tensor:
-    return F.interpolate(coarse, size=lateral.shape[-2:], mode="bilinear", align_corners=False) + lateral
+    return F.interpolate(coarse, size=lateral.shape[-2:], mode="bilinear", align_corners=False).add_(lateral)
 
 
 class Encoder4Editing(nn.Module):
@@ -44,7 +72,7 @@ class Encoder4Editing(nn.Module):
         super().__init__()
         if mode not in ("ir", "ir_se"):
             raise ValueError(f"e4e mode must be 'ir' or 'ir_se'; got {mode!r}")
-        self.input_layer = stem(3, 64)
+        self.input_layer = Stem(3, 64)
         self.body = ir_sequence(resnet_ir_specs(num_layers), squeeze_excite=mode == "ir_se")
         self.style_count = 2 * int(math.log2(stylegan_size)) - 2
         spatial = [16 if i < COARSE_STYLES else 32 if i < MIDDLE_STYLES else 64 for i in range(self.style_count)]
@@ -63,16 +91,16 @@ class Encoder4Editing(nn.Module):
             elif index == MIDDLE_TAP:
                 middle = x
         coarse = x
-        codes = [self.styles[0](coarse)]
-        base = codes[0]
-        features = coarse
-        for i in range(1, self.style_count):
-            if i == COARSE_STYLES:
-                features = _upsample_add(coarse, self.latlayer1(middle))
-            elif i == MIDDLE_STYLES:
-                features = _upsample_add(features, self.latlayer2(fine))
-            codes.append(base + self.styles[i](features))
-        return torch.stack(codes, dim=1)
+        styles = list(self.styles)
+        codes = [style_tier(styles[:COARSE_STYLES], coarse)]
+        if self.style_count > COARSE_STYLES:
+            middle = _upsample_add(coarse, conv2d(middle, self.latlayer1.weight, self.latlayer1.bias))
+            codes.append(style_tier(styles[COARSE_STYLES:MIDDLE_STYLES], middle))
+        if self.style_count > MIDDLE_STYLES:
+            fine = _upsample_add(middle, conv2d(fine, self.latlayer2.weight, self.latlayer2.bias))
+            codes.append(style_tier(styles[MIDDLE_STYLES:], fine))
+        codes = torch.cat(codes, dim=1)
+        return torch.cat([codes[:, :1], codes[:, 1:] + codes[:, :1]], dim=1)
 
 
 def add_latent_avg(codes: torch.Tensor, latent_avg: torch.Tensor) -> torch.Tensor:

@@ -26,7 +26,13 @@ def flow_to_grid(flow: torch.Tensor) -> torch.Tensor:
 
 
 def warp(source: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
-    """Bilinear, zero-padded `grid_sample` (align_corners=False); the grid is resized to the source first if needed."""
+    """Bilinear, zero-padded `grid_sample` (align_corners=False); the grid is resized to the source first if needed.
+
+    Reduced-precision sources are sampled in NCHW on the CPU: PyTorch's CPU `grid_sample` returns NaN
+    for bf16/fp16 channels_last input (torch 2.13), and the generator's 64x64 feature is channels_last there.
+    """
+    if source.device.type == "cpu" and source.dtype in (torch.bfloat16, torch.float16):
+        source = source.contiguous()
     height, width = source.shape[-2:]
     if grid.shape[1:3] != (height, width):
         grid = F.interpolate(grid.permute(0, 3, 1, 2), size=(height, width), mode="bilinear", align_corners=False).permute(0, 2, 3, 1)

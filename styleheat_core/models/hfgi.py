@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .ir_blocks import ir_sequence, stem
-from .ops import EqualConv2d, ScaledLeakyReLU
+from .ir_blocks import Stem, ir_sequence
+from .ops import ConvActConv
 from .stylegan2 import FEATURE_RESOLUTION
 
 
@@ -23,7 +23,7 @@ class ResidualAligner(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.conv_layer1 = stem(6, 16)
+        self.conv_layer1 = Stem(6, 16)
         self.conv_layer2 = ir_sequence([(16, 32, 2), (32, 32, 1), (32, 32, 1)])
         self.conv_layer3 = ir_sequence([(32, 48, 2), (48, 48, 1), (48, 48, 1)])
         self.conv_layer4 = ir_sequence([(48, 64, 2), (64, 64, 1), (64, 64, 1)])
@@ -41,20 +41,16 @@ class ResidualAligner(nn.Module):
         return self.dconv_layer3(torch.cat((_resize_like(up, feat1), feat1), 1))
 
 
-def _condition_head() -> nn.Sequential:
-    return nn.Sequential(EqualConv2d(64, 512, 3, stride=1, padding=1), ScaledLeakyReLU(0.2), EqualConv2d(512, 512, 3, stride=1, padding=1))
-
-
 class ResidualEncoder(nn.Module):
     """Aligned residual (3 ch, 256²) -> (scale, shift) for the 64x64 StyleGAN feature, 512 channels each."""
 
     def __init__(self):
         super().__init__()
-        self.conv_layer1 = stem(3, 32)
+        self.conv_layer1 = Stem(3, 32)
         self.conv_layer2 = ir_sequence([(32, 48, 2), (48, 48, 1), (48, 48, 1)])
         self.conv_layer3 = ir_sequence([(48, 64, 2), (64, 64, 1), (64, 64, 1)])
-        self.condition_scale3 = _condition_head()
-        self.condition_shift3 = _condition_head()
+        self.condition_scale3 = ConvActConv(64, 512, 512)
+        self.condition_shift3 = ConvActConv(64, 512, 512)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         feat = self.conv_layer3(self.conv_layer2(self.conv_layer1(x)))

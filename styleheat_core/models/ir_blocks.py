@@ -1,11 +1,18 @@
-"""ArcFace-style IR / IR-SE bottleneck blocks, shared by the e4e encoder and HFGI (official key names)."""
+"""ArcFace-style IR / IR-SE bottleneck blocks, shared by the e4e encoder and HFGI (official key names).
+
+In eval mode the batch norms that follow a convolution are folded into it (`ops.conv_bn`), the
+max-pool shortcut (a 1x1 max-pool, i.e. subsampling) is a strided view and the residual is added in place.
+"""
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+
+from .ops import conv2d, conv_bn
 
 
 class BlockSpec(NamedTuple):
@@ -67,7 +74,15 @@ class BottleneckIR(nn.Module):
         self.res_layer = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.res_layer(x) + self.shortcut_layer(x)
+        norm, conv1, prelu, conv2, bn2, *squeeze_excite = self.res_layer
+        out = F.prelu(conv2d(norm(x), conv1.weight, None, 1, 1), prelu.weight)
+        out = conv_bn(out, conv2, bn2)
+        for module in squeeze_excite:
+            out = module(out)
+        if isinstance(self.shortcut_layer, nn.MaxPool2d):
+            stride = self.shortcut_layer.stride
+            return out.add_(x[:, :, ::stride, ::stride])
+        return out.add_(conv_bn(x, *self.shortcut_layer))
 
 
 def ir_sequence(specs: list[tuple[int, int, int]], squeeze_excite: bool = False) -> nn.Sequential:
@@ -75,6 +90,13 @@ def ir_sequence(specs: list[tuple[int, int, int]], squeeze_excite: bool = False)
     return nn.Sequential(*(BottleneckIR(i, d, s, squeeze_excite) for i, d, s in specs))
 
 
-def stem(in_channels: int, out_channels: int) -> nn.Sequential:
-    """3x3 bias-free conv + BN + PReLU, the input layer of every IR network here."""
-    return nn.Sequential(nn.Conv2d(in_channels, out_channels, (3, 3), 1, 1, bias=False), nn.BatchNorm2d(out_channels), nn.PReLU(out_channels))
+class Stem(nn.Sequential):
+    """3x3 bias-free conv + BN + PReLU, the input layer of every IR network here (keys 0, 1, 2)."""
+
+    def __init__(self, in_channels: int, out_channels: int):
+        super().__init__(nn.Conv2d(in_channels, out_channels, (3, 3), 1, 1, bias=False), nn.BatchNorm2d(out_channels), nn.PReLU(out_channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        conv, bn, prelu = self
+        x = x.contiguous(memory_format=torch.channels_last) if x.device.type == "cpu" else x
+        return F.prelu(conv_bn(x, conv, bn), prelu.weight)

@@ -10,11 +10,13 @@ convolution (no padded copy). Both keep the input's memory format (channels_last
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from . import winograd
 
 SQRT2 = math.sqrt(2.0)
 BLUR_KERNEL = (1, 3, 3, 1)
@@ -28,8 +30,106 @@ def make_kernel(k: Sequence[float]) -> torch.Tensor:
     return kernel / kernel.sum()
 
 
-def upfirdn2d(x: torch.Tensor, kernel: torch.Tensor, up: int = 1, down: int = 1, pad: tuple[int, int] = (0, 0)) -> torch.Tensor:
-    """Upsample by zero insertion, pad (negative pads crop), FIR-filter, then subsample, per channel."""
+def _fused_cpu_inference(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> bool:
+    """True where oneDNN's fused convolution applies: CPU, fp32/bf16, and no gradient to record."""
+    tensors = (x, weight) if bias is None else (x, weight, bias)
+    return (
+        x.device.type == "cpu"
+        and x.dtype in (torch.float32, torch.bfloat16)
+        and torch.backends.mkldnn.is_available()
+        and torch.backends.mkldnn.enabled
+        and not (torch.is_grad_enabled() and any(t.requires_grad for t in tensors))
+    )
+
+
+def conv2d(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    stride: int = 1,
+    padding: int | tuple[int, int] = 0,
+    groups: int = 1,
+    negative_slope: float | None = None,
+) -> torch.Tensor:
+    """F.conv2d, then leaky_relu(negative_slope) if given, computed the fastest way for the device.
+
+    CPU inference: wide 3x3 convolutions by Winograd F(2x2, 3x3) (models/winograd.py), the others by
+    oneDNN with the activation fused into the convolution (no second pass over the output). With
+    gradients, or on other devices: F.conv2d and an in-place leaky ReLU.
+    """
+    padding = (padding, padding) if isinstance(padding, int) else tuple(padding)
+    if _fused_cpu_inference(x, weight, bias):
+        if winograd.applies(x, weight, stride, padding, groups):
+            return winograd.conv3x3(x, weight, bias, negative_slope)
+        attr, scalars = ("leaky_relu", [negative_slope]) if negative_slope is not None else ("none", [])
+        return torch.ops.mkldnn._convolution_pointwise(x, weight, bias, list(padding), [stride] * 2, [1, 1], groups, attr, scalars, "")
+    out = F.conv2d(x, weight, bias, stride=stride, padding=padding, groups=groups)
+    return out if negative_slope is None else F.leaky_relu_(out, negative_slope)
+
+
+SUBPIXEL_MAX_SIDE = 256  # above it the pixel shuffle costs more than the phases save (measured, bf16, 2 CPU cores)
+_PHASE_TAPS = ((2, 0), (1,))  # transposed-conv taps that land on even / odd output rows, in input-row order
+
+
+def subpixel_applies(x: torch.Tensor) -> bool:
+    """Whether a stride-2 3x3 transposed convolution of x is faster as four phase convolutions.
+
+    oneDNN has no AMX kernel for bf16/fp16 transposed convolutions on the CPU, but runs the phase
+    convolutions on AMX: 2.5-3x faster up to 128² inputs, 1.2x at 256² (measured). In fp32 the
+    transposed convolution is as fast as the phases and needs no shuffle.
+    """
+    return x.device.type == "cpu" and x.dtype in (torch.bfloat16, torch.float16) and max(x.shape[-2:]) <= SUBPIXEL_MAX_SIDE
+
+
+def subpixel_conv_transpose2d(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """conv_transpose2d(x, weight (in, out, 3, 3), stride=2), padded to (2H+2, 2W+2) with a zero last row and column.
+
+    Output row 2p gets taps 0 and 2 (inputs p and p-1), row 2p+1 tap 1 (input p): four small
+    convolutions over x, one per (row, column) parity, interleaved by a pixel shuffle into a
+    channels_last buffer.
+    """
+    batch, _, height, width = x.shape
+    out_channels = weight.shape[1]
+    kernel = weight.transpose(0, 1)
+    out = x.new_empty(batch, height + 1, 2, width + 1, 2, out_channels)
+    out[:, height, 1].zero_()  # odd rows and columns have one output fewer than even ones
+    out[:, :, :, width, 1].zero_()
+    for a, rows in enumerate(_PHASE_TAPS):
+        for b, cols in enumerate(_PHASE_TAPS):
+            phase = conv2d(x, kernel[:, :, rows][:, :, :, cols].contiguous(), padding=(1 - a, 1 - b))
+            out[:, : height + 1 - a, a, : width + 1 - b, b] = phase.permute(0, 2, 3, 1)
+    return out.view(batch, 2 * height + 2, 2 * width + 2, out_channels).permute(0, 3, 1, 2)
+
+
+def conv_bn(x: torch.Tensor, conv: nn.Conv2d, bn: nn.BatchNorm2d, negative_slope: float | None = None) -> torch.Tensor:
+    """bn(conv(x)), then leaky_relu(negative_slope) if given (0 for ReLU).
+
+    In eval mode the batch norm is folded into the convolution's weight and bias (one convolution,
+    activation fused): w * g / sqrt(v + eps) and (b - m) * g / sqrt(v + eps) + beta.
+    """
+    if bn.training:
+        out = bn(conv(x))
+        return out if negative_slope is None else F.leaky_relu_(out, negative_slope)
+    factor = bn.weight * torch.rsqrt(bn.running_var + bn.eps)
+    shift = -bn.running_mean if conv.bias is None else conv.bias - bn.running_mean
+    weight = conv.weight * factor.view(-1, 1, 1, 1)
+    return conv2d(x, weight, shift * factor + bn.bias, conv.stride[0], conv.padding[0], conv.groups, negative_slope)
+
+
+def upfirdn2d(
+    x: torch.Tensor,
+    kernel: torch.Tensor,
+    up: int = 1,
+    down: int = 1,
+    pad: tuple[int, int] = (0, 0),
+    bias: torch.Tensor | None = None,
+    negative_slope: float | None = None,
+) -> torch.Tensor:
+    """Upsample by zero insertion, pad (negative pads crop), FIR-filter, then subsample, per channel.
+
+    `bias` (one value per channel) and then leaky_relu(`negative_slope`), if given, are applied to
+    the result (inside the depthwise convolution where it allows).
+    """
     channels = x.shape[1]
     pad0, pad1 = pad
     if up > 1:
@@ -38,14 +138,16 @@ def upfirdn2d(x: torch.Tensor, kernel: torch.Tensor, up: int = 1, down: int = 1,
         weight = kernel.to(x.dtype).expand(channels, 1, *kernel.shape)
         before, after = pad0 + 1 - kernel.shape[0], up + pad1 - kernel.shape[0]
         if before == after <= 0:
-            out = F.conv_transpose2d(x, weight, stride=up, padding=-before, groups=channels)
+            out = F.conv_transpose2d(x, weight, bias, stride=up, padding=-before, groups=channels)
         else:
             out = F.pad(F.conv_transpose2d(x, weight, stride=up, groups=channels), [before, after, before, after])
-        return out[:, :, ::down, ::down] if down > 1 else out
+            out = out if bias is None else out.add_(bias.view(1, -1, 1, 1))
+        out = out[:, :, ::down, ::down] if down > 1 else out
+        return out if negative_slope is None else F.leaky_relu_(out, negative_slope)
     weight = torch.flip(kernel, [0, 1]).to(x.dtype).expand(channels, 1, *kernel.shape)
-    if pad0 == pad1 >= 0:
-        return F.conv2d(x, weight, stride=down, padding=pad0, groups=channels)
-    return F.conv2d(F.pad(x, [pad0, pad1, pad0, pad1]), weight, stride=down, groups=channels)
+    if pad0 != pad1 or pad0 < 0:
+        x, pad0 = F.pad(x, [pad0, pad1, pad0, pad1]), 0
+    return conv2d(x, weight, bias, stride=down, padding=pad0, groups=channels, negative_slope=negative_slope)
 
 
 def fused_leaky_relu(
@@ -63,6 +165,8 @@ def fused_leaky_relu(
 
 class FusedLeakyReLU(nn.Module):
     """Bias + leaky ReLU(0.2) + gain sqrt(2); the bias parameter is named `bias`. `inplace` overwrites the input."""
+
+    negative_slope = 0.2
 
     def __init__(self, channels: int, inplace: bool = False):
         super().__init__()
@@ -106,12 +210,17 @@ class Blur(nn.Module):
         self.register_buffer("kernel", make_kernel(kernel) * upsample_factor**2)
         self.pad = pad
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return upfirdn2d(x, self.kernel, pad=self.pad)
+    def forward(self, x: torch.Tensor, bias: torch.Tensor | None = None, negative_slope: float | None = None) -> torch.Tensor:
+        return upfirdn2d(x, self.kernel, pad=self.pad, bias=bias, negative_slope=negative_slope)
 
 
 class EqualConv2d(nn.Module):
-    """Conv2d with the weight scaled by 1/sqrt(fan_in) at run time."""
+    """Conv2d with the weight scaled by 1/sqrt(fan_in) at run time.
+
+    `forward(x, gain, bias, negative_slope)` computes gain * conv(x) + bias in the convolution itself
+    (`gain` also scales the layer's own bias; `bias` is an extra per-channel bias, e.g. a following
+    activation's), then leaky_relu(negative_slope) if given.
+    """
 
     def __init__(self, in_channel: int, out_channel: int, kernel_size: int, stride: int = 1, padding: int = 0, bias: bool = True):
         super().__init__()
@@ -121,8 +230,10 @@ class EqualConv2d(nn.Module):
         self.padding = padding
         self.bias = nn.Parameter(torch.zeros(out_channel)) if bias else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(x, self.weight * self.scale, bias=self.bias, stride=self.stride, padding=self.padding)
+    def forward(self, x: torch.Tensor, gain: float = 1.0, bias: torch.Tensor | None = None, negative_slope: float | None = None) -> torch.Tensor:
+        if self.bias is not None:
+            bias = self.bias * gain if bias is None else self.bias * gain + bias
+        return conv2d(x, self.weight * (self.scale * gain), bias, self.stride, self.padding, negative_slope=negative_slope)
 
 
 class EqualLinear(nn.Module):
@@ -143,8 +254,24 @@ class EqualLinear(nn.Module):
         return F.linear(x, self.weight * self.scale, bias=bias)
 
 
+class ConvActConv(nn.Sequential):
+    """EqualConv2d 3x3 -> ScaledLeakyReLU -> EqualConv2d 3x3 (keys 0.*, 2.*), the SFT/condition head of HFGI and
+    the calibrator; the activation's sqrt(2) and leaky ReLU are fused into the first convolution."""
+
+    def __init__(self, in_channel: int, hidden: int, out_channel: int):
+        super().__init__(EqualConv2d(in_channel, hidden, 3, padding=1), ScaledLeakyReLU(0.2), EqualConv2d(hidden, out_channel, 3, padding=1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        first, activation, second = self
+        return second(first(x, SQRT2, negative_slope=activation.negative_slope))
+
+
 class ConvLayer(nn.Sequential):
-    """[Blur] + EqualConv2d + [FusedLeakyReLU | ScaledLeakyReLU], as rosinality's ConvLayer."""
+    """[Blur] + EqualConv2d + [FusedLeakyReLU | ScaledLeakyReLU], as rosinality's ConvLayer (same children and keys).
+
+    Computed as one convolution with the activation's bias and gain folded into it, then an in-place
+    leaky ReLU: leaky_relu(x + b) * sqrt(2) = leaky_relu(sqrt(2) x + sqrt(2) b), since sqrt(2) > 0.
+    """
 
     def __init__(
         self,
@@ -168,10 +295,22 @@ class ConvLayer(nn.Sequential):
         if activate:
             layers.append(FusedLeakyReLU(out_channel, inplace=True) if bias else ScaledLeakyReLU(0.2))
         super().__init__(*layers)
+        self.downsample = downsample
+        self.activate = activate
+
+    def forward(self, x: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
+        """The layer's output times `gain` (> 0), which costs nothing: it is folded into the convolution."""
+        if self.downsample:
+            x = self[0](x)
+        if not self.activate:
+            return self[-1](x, gain)
+        conv, activation = self[-2], self[-1]
+        bias = activation.bias * (SQRT2 * gain) if isinstance(activation, FusedLeakyReLU) else None
+        return conv(x, SQRT2 * gain, bias, activation.negative_slope)
 
 
 class ResBlock(nn.Module):
-    """Residual downsampling block: (conv1 -> conv2(down) + skip(down)) / sqrt(2)."""
+    """Residual downsampling block: (conv1 -> conv2(down) + skip(down)) / sqrt(2), the 1/sqrt(2) folded into both convolutions."""
 
     def __init__(self, in_channel: int, out_channel: int, blur_kernel: Sequence[float] = BLUR_KERNEL):
         super().__init__()
@@ -180,4 +319,4 @@ class ResBlock(nn.Module):
         self.skip = ConvLayer(in_channel, out_channel, 1, downsample=True, activate=False, bias=False, blur_kernel=blur_kernel)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return (self.conv2(self.conv1(x)) + self.skip(x)) / SQRT2
+        return self.conv2(self.conv1(x), 1 / SQRT2).add_(self.skip(x, 1 / SQRT2))

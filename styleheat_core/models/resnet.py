@@ -1,12 +1,16 @@
 """ResNet-50 backbone with torchvision's exact key layout, written without torchvision.
 
-Used by Deep3DFaceRecon's coefficient regressor; the classifier head is omitted.
+Used by Deep3DFaceRecon's coefficient regressor; the classifier head is omitted. In eval mode each
+batch norm is folded into its convolution and the ReLU fused into it (`ops.conv_bn`), activations
+channels_last on the CPU.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+
+from .ops import conv_bn
 
 RESNET50_BLOCKS = (3, 4, 6, 3)
 EXPANSION = 4
@@ -24,16 +28,15 @@ class Bottleneck(nn.Module):
         self.bn2 = nn.BatchNorm2d(planes)
         self.conv3 = nn.Conv2d(planes, out_planes, kernel_size=1, bias=False)
         self.bn3 = nn.BatchNorm2d(out_planes)
-        self.relu = nn.ReLU(inplace=True)
         self.downsample = None
         if stride != 1 or in_planes != out_planes:
             self.downsample = nn.Sequential(nn.Conv2d(in_planes, out_planes, kernel_size=1, stride=stride, bias=False), nn.BatchNorm2d(out_planes))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        identity = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.relu(self.bn2(self.conv2(out)))
-        return self.relu(self.bn3(self.conv3(out)) + identity)
+        identity = x if self.downsample is None else conv_bn(x, *self.downsample)
+        out = conv_bn(x, self.conv1, self.bn1, 0.0)
+        out = conv_bn(out, self.conv2, self.bn2, 0.0)
+        return conv_bn(out, self.conv3, self.bn3).add_(identity).relu_()
 
 
 class ResNet50Backbone(nn.Module):
@@ -45,7 +48,6 @@ class ResNet50Backbone(nn.Module):
         super().__init__()
         self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
-        self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
         in_planes = 64
         for index, (blocks, planes) in enumerate(zip(RESNET50_BLOCKS, (64, 128, 256, 512))):
@@ -56,6 +58,7 @@ class ResNet50Backbone(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+        x = x.contiguous(memory_format=torch.channels_last) if x.device.type == "cpu" else x
+        x = self.maxpool(conv_bn(x, self.conv1, self.bn1, 0.0))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return self.avgpool(x)

@@ -7,7 +7,8 @@ exist only so that official checkpoints load strictly.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -15,7 +16,7 @@ from torch import nn
 
 from .flow import warp
 from .modulation import FeatureModulation
-from .ops import BLUR_KERNEL, Blur, EqualLinear, FusedLeakyReLU, Upsample
+from .ops import BLUR_KERNEL, SQRT2, Blur, EqualLinear, FusedLeakyReLU, Upsample, conv2d, subpixel_applies, subpixel_conv_transpose2d
 
 # Loop index (1, 3, 5, ...) of the block whose first conv outputs the 64x64 feature: blocks start at 8x8.
 FEATURE_HOOK_INDEX = 7
@@ -39,8 +40,11 @@ class PixelNorm(nn.Module):
 class ModulatedConv2d(nn.Module):
     """Style-modulated, optionally demodulated convolution.
 
-    `style` has one row per sample (one grouped conv over the batch) or a single row shared by the
-    whole batch (one modulated weight, a plain conv over the batch).
+    `style` has one row per sample (one convolution per sample on the CPU, one grouped convolution
+    over the batch elsewhere) or a single row shared by the whole batch (one modulated weight, a
+    plain conv over the batch). `forward(x, style, gain, bias,
+    negative_slope)` returns gain * conv(x) + bias, then leaky_relu(negative_slope) if given, all
+    folded into the convolution (into the blur's depthwise convolution when upsampling).
     """
 
     def __init__(
@@ -68,24 +72,50 @@ class ModulatedConv2d(nn.Module):
         self.modulation = EqualLinear(style_dim, in_channel, bias_init=1)
         self.demodulate = demodulate
 
-    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        batch, in_channel, height, width = x.shape
-        groups = style.shape[0]
-        if groups not in (1, batch):
-            raise ValueError(f"styles must have one row or one per sample ({batch}); got {groups}")
-        k = self.kernel_size
-        style = self.modulation(style).view(groups, 1, in_channel, 1, 1)
-        weight = self.scale * self.weight * style
-        if self.demodulate:
-            demod = torch.rsqrt(weight.pow(2).sum([2, 3, 4]) + 1e-8)
-            weight = weight * demod.view(groups, self.out_channel, 1, 1, 1)
-        if groups > 1:
-            x = x.reshape(1, batch * in_channel, height, width)
+    def modulated_weight(self, style: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
+        """(G, out, in, k, k) weights for G style rows, demodulated (each output filter divided by its
+        norm, sqrt(|w|^2 + 1e-8), as official) and times `gain`."""
+        weight = self.weight * (self.modulation(style) * self.scale)[:, None, :, None, None]
+        if not self.demodulate:
+            return weight * gain if gain != 1.0 else weight
+        norm = torch.linalg.vector_norm(weight, dim=(2, 3, 4))
+        return weight * (gain * torch.rsqrt(norm.square() + 1e-8))[:, :, None, None, None]
+
+    def forward(
+        self, x: torch.Tensor, style: torch.Tensor, gain: float = 1.0, bias: torch.Tensor | None = None, negative_slope: float | None = None
+    ) -> torch.Tensor:
+        batch = x.shape[0]
+        rows = style.shape[0]
+        if rows not in (1, batch):
+            raise ValueError(f"styles must have one row or one per sample ({batch}); got {rows}")
+        weight = self.modulated_weight(style, gain)
+        if rows == 1:
+            return self._convolve(x, weight[0], bias, negative_slope)
+        if x.device.type == "cpu":  # one plain convolution per sample keeps channels_last (and Winograd) on the CPU
+            return torch.cat([self._convolve(x[i : i + 1], weight[i], bias, negative_slope) for i in range(batch)])
+        return self._grouped(x, weight, bias, negative_slope)
+
+    def _convolve(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, negative_slope: float | None) -> torch.Tensor:
+        """x convolved with one modulated (out, in, k, k) weight: + bias, then leaky ReLU, folded in."""
+        if self.upsample and subpixel_applies(x):  # the zero last row and column of the phases are cropped after the blur
+            out = self.blur(subpixel_conv_transpose2d(x, weight.transpose(0, 1)), bias, negative_slope)
+            return out[:, :, :-1, :-1].contiguous(memory_format=torch.channels_last)
         if self.upsample:
-            weight = weight.transpose(1, 2).reshape(groups * in_channel, self.out_channel, k, k)
-            out = F.conv_transpose2d(x, weight, padding=0, stride=2, groups=groups)
-            return self.blur(out.view(batch, self.out_channel, *out.shape[-2:]))
-        out = F.conv2d(x, weight.reshape(groups * self.out_channel, in_channel, k, k), padding=self.padding, groups=groups)
+            return self.blur(F.conv_transpose2d(x, weight.transpose(0, 1), stride=2), bias, negative_slope)
+        return conv2d(x, weight, bias, padding=self.padding, negative_slope=negative_slope)
+
+    def _grouped(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, negative_slope: float | None) -> torch.Tensor:
+        """One grouped convolution over the batch for per-sample weights (G, out, in, k, k)."""
+        batch, in_channel, height, width = x.shape
+        k = self.kernel_size
+        x = x.reshape(1, batch * in_channel, height, width)
+        if self.upsample:
+            weight = weight.transpose(1, 2).reshape(batch * in_channel, self.out_channel, k, k)
+            out = F.conv_transpose2d(x, weight, stride=2, groups=batch)
+            return self.blur(out.view(batch, self.out_channel, *out.shape[-2:]), bias, negative_slope)
+        bias = None if bias is None else bias.repeat(batch)
+        weight = weight.reshape(batch * self.out_channel, in_channel, k, k)
+        out = conv2d(x, weight, bias, padding=self.padding, groups=batch, negative_slope=negative_slope)
         return out.view(batch, self.out_channel, *out.shape[-2:])
 
 
@@ -112,7 +142,12 @@ class ConstantInput(nn.Module):
 
 
 class StyledConv(nn.Module):
-    """Modulated conv + (disabled) noise + fused bias/leaky ReLU."""
+    """Modulated conv + (disabled) noise + fused bias/leaky ReLU.
+
+    Noise injection is the identity in StyleHEAT, so the activation follows the convolution directly:
+    its bias and sqrt(2) gain are folded into the convolution, and the leaky ReLU is fused into it
+    (or done in place): leaky_relu(x + b) * sqrt(2) = leaky_relu(sqrt(2) x + sqrt(2) b).
+    """
 
     def __init__(self, in_channel: int, out_channel: int, kernel_size: int, style_dim: int, upsample: bool = False, blur_kernel=BLUR_KERNEL):
         super().__init__()
@@ -121,7 +156,7 @@ class StyledConv(nn.Module):
         self.activate = FusedLeakyReLU(out_channel, inplace=True)
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        return self.activate(self.noise(self.conv(x, style)))
+        return self.conv(x, style, SQRT2, self.activate.bias * SQRT2, self.activate.negative_slope)
 
 
 class ToRGB(nn.Module):
@@ -135,10 +170,8 @@ class ToRGB(nn.Module):
         self.bias = nn.Parameter(torch.zeros(1, 3, 1, 1))
 
     def forward(self, x: torch.Tensor, style: torch.Tensor, skip: torch.Tensor | None = None) -> torch.Tensor:
-        out = self.conv(x, style) + self.bias
-        if skip is not None:
-            out = out + self.upsample(skip)
-        return out
+        out = self.conv(x, style, bias=self.bias.view(-1))
+        return out if skip is None else out.add_(self.upsample(skip))
 
 
 def channel_widths(channel_multiplier: int) -> dict[int, int]:

@@ -1,0 +1,112 @@
+"""Winograd F(2x2, 3x3) convolutions and the conv2d dispatcher of models/ops.py.
+
+conv3x3 is checked against a float64 direct convolution (the obviously correct formulation), with
+bias, activation, both memory layouts and channel counts that are not multiples of anything; the
+dispatcher picks it only for wide fp32 3x3 convolutions without gradients, and the fused oneDNN
+path otherwise equals F.conv2d + leaky ReLU.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from styleheat_core.models import ops, winograd
+
+CHANNELS_LAST = torch.channels_last
+
+
+def _seeded(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def _direct64(x, weight, bias, negative_slope):
+    out = F.conv2d(x.double(), weight.double(), None if bias is None else bias.double(), padding=1)
+    return out if negative_slope is None else F.leaky_relu(out, negative_slope)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+@pytest.mark.parametrize(
+    ("batch", "in_channels", "out_channels", "size", "with_bias", "negative_slope"),
+    [
+        (2, 5, 7, 6, True, None),
+        (1, 3, 4, 8, False, 0.2),
+        (3, 17, 9, 10, True, 0.2),
+        (1, 8, 8, 4, False, None),
+    ],
+)
+def test_conv3x3_equals_the_float64_direct_convolution(batch, in_channels, out_channels, size, with_bias, negative_slope, channels_last):
+    x = torch.randn(batch, in_channels, size, size + 2, generator=_seeded(0))
+    if channels_last:
+        x = x.contiguous(memory_format=CHANNELS_LAST)
+    weight = torch.randn(out_channels, in_channels, 3, 3, generator=_seeded(1)) / (9 * in_channels) ** 0.5
+    bias = torch.randn(out_channels, generator=_seeded(2)) if with_bias else None
+    out = winograd.conv3x3(x, weight, bias, negative_slope)
+    expected = _direct64(x, weight, bias, negative_slope)
+    assert out.shape == expected.shape and out.dtype == torch.float32
+    assert out.is_contiguous(memory_format=CHANNELS_LAST)
+    torch.testing.assert_close(out.double(), expected, atol=2e-6, rtol=0)
+
+
+def test_conv3x3_is_at_least_as_accurate_as_the_direct_fp32_convolution_on_a_wide_layer():
+    x = torch.randn(1, 256, 32, 32, generator=_seeded(3)).contiguous(memory_format=CHANNELS_LAST)
+    weight = torch.randn(256, 256, 3, 3, generator=_seeded(4)) / 48.0
+    expected = _direct64(x, weight, None, None)
+    winograd_error = (winograd.conv3x3(x, weight).double() - expected).abs().max().item()
+    direct_error = (F.conv2d(x, weight, padding=1).double() - expected).abs().max().item()
+    assert winograd_error <= max(direct_error, 5e-6)
+
+
+def test_filter_transform_of_a_centre_tap_is_the_identity_pattern():
+    weight = torch.zeros(1, 1, 3, 3)
+    weight[0, 0, 1, 1] = 1.0
+    u = winograd.filter_transform(weight).reshape(4, 4)
+    expected = torch.tensor([[0.0, 0, 0, 0], [0, 0.25, -0.25, 0], [0, -0.25, 0.25, 0], [0, 0, 0, 0]])
+    torch.testing.assert_close(u, expected, atol=0, rtol=0)
+
+
+@pytest.mark.parametrize(
+    ("shape", "weight_shape", "stride", "padding", "dtype", "expected"),
+    [
+        ((4, 256, 64, 64), (256, 256, 3, 3), 1, 1, torch.float32, True),
+        ((1, 512, 32, 32), (512, 512, 3, 3), 1, 1, torch.float32, True),
+        ((1, 512, 16, 16), (512, 512, 3, 3), 1, 1, torch.float32, False),  # 64 tiles: not worth the transforms
+        ((4, 128, 64, 64), (128, 128, 3, 3), 1, 1, torch.float32, False),  # narrow: direct is faster
+        ((4, 256, 64, 64), (256, 256, 3, 3), 2, 1, torch.float32, False),
+        ((4, 256, 63, 64), (256, 256, 3, 3), 1, 1, torch.float32, False),
+        ((4, 256, 64, 64), (256, 256, 1, 1), 1, 0, torch.float32, False),
+        ((4, 256, 64, 64), (256, 256, 3, 3), 1, 1, torch.bfloat16, False),
+    ],
+)
+def test_winograd_applies_to_wide_fp32_3x3_convolutions_only(shape, weight_shape, stride, padding, dtype, expected):
+    x = torch.empty(shape, dtype=dtype)
+    assert winograd.applies(x, torch.empty(weight_shape, dtype=dtype), stride, (padding, padding), 1) is expected
+
+
+def test_conv2d_dispatch_uses_winograd_for_wide_inference_layers(monkeypatch):
+    calls = []
+    monkeypatch.setattr(winograd, "conv3x3", lambda *args: calls.append(args) or torch.zeros(1))
+    x = torch.randn(1, 256, 32, 32)
+    weight = torch.randn(256, 256, 3, 3)
+    with torch.no_grad():
+        ops.conv2d(x, weight, padding=1)
+    assert len(calls) == 1
+    ops.conv2d(x, weight.requires_grad_(True), padding=1)  # gradients: the plain convolution, which autograd records
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize(("groups", "stride", "negative_slope"), [(1, 1, 0.2), (1, 2, None), (4, 1, 0.2)])
+def test_conv2d_fused_paths_equal_conv_then_leaky_relu(groups, stride, negative_slope):
+    x = torch.randn(2, 8, 11, 11, generator=_seeded(5)).contiguous(memory_format=CHANNELS_LAST)
+    weight = torch.randn(12, 8 // groups, 3, 3, generator=_seeded(6))
+    bias = torch.randn(12, generator=_seeded(7))
+    expected = F.conv2d(x, weight, bias, stride=stride, padding=1, groups=groups)
+    if negative_slope is not None:
+        expected = F.leaky_relu(expected, negative_slope)
+    with torch.no_grad():
+        fused = ops.conv2d(x, weight, bias, stride, 1, groups, negative_slope)
+    torch.testing.assert_close(fused, expected, atol=1e-5, rtol=0)
+    leaf = x.clone().requires_grad_(True)
+    ops.conv2d(leaf, weight, bias, stride, 1, groups, negative_slope).sum().backward()
+    assert leaf.grad is not None and torch.isfinite(leaf.grad).all()
