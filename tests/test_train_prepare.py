@@ -26,7 +26,7 @@ def test_videos_are_split_by_identity_and_failures_are_recorded(prepared):
     assert len(manifest.ready("test")) == 1 and len(manifest.ready("train")) == 3
     failed = {k: v.reason for k, v in Manifest.load(root / "data").videos.items() if v.status == "failed"}
     assert set(failed) == {"dora#broken", "erin#blank"}
-    assert "InvalidData" in failed["dora#broken"] and "no face" in failed["erin#blank"]
+    assert "cannot be read as a video" in failed["dora#broken"] and "no face" in failed["erin#blank"]
 
 
 def test_shards_hold_crops_aligned_copies_known_motion_and_mel(prepared):

@@ -4,7 +4,9 @@ import pytest
 import torch
 
 from styleheat_core.io.loaders import load_audio_warper, load_motion_networks
+from styleheat_core.models.calibrator import ResUpBlock
 from styleheat_core.models.discriminator import Discriminator
+from styleheat_core.models.ops import ResBlock
 from styleheat_core.models.warper import VideoWarper
 from styleheat_core.pipeline.forward import MotionNetworks
 from styleheat_core.train.audio_warper import AudioStage
@@ -103,4 +105,16 @@ def test_audio_stage_trains_and_loads(data, tmp_path):
 def test_gradients_pass_through_the_real_discriminator():
     image = torch.randn(4, 3, 8, 8, requires_grad=True)
     Discriminator(8).requires_grad_(False)(image).sum().backward()
-    assert image.grad is not None
+    assert image.grad is not None and torch.isfinite(image.grad).all() and image.grad.abs().sum() > 0
+
+
+def test_the_residual_blocks_train_as_they_infer():
+    """In-place residual sums (inference) and out-of-place ones (training) give the same values, and gradients flow."""
+    torch.manual_seed(0)
+    for block, shape in ((ResBlock(8, 16), (2, 8, 8, 8)), (ResUpBlock(8, 4), (2, 8, 4, 4))):
+        x = torch.randn(shape, requires_grad=True)
+        trained = block(x)
+        trained.square().sum().backward()
+        with torch.no_grad():
+            torch.testing.assert_close(block(x), trained, rtol=0, atol=0)
+        assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0 and block.conv1[0].weight.grad is not None

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .modulation import FeatureModulation
-from .ops import BLUR_KERNEL, SQRT2, ConvActConv, ConvLayer, FusedLeakyReLU, ResBlock, ScaledLeakyReLU, conv2d
+from .ops import BLUR_KERNEL, SQRT2, ConvActConv, ConvLayer, FusedLeakyReLU, ResBlock, ScaledLeakyReLU, add_residual, conv2d
 from .pirender import DESCRIPTOR_NC, PIRENDER_SLOPE, FineADAINResBlock2d
 from .stylegan2 import channel_widths
 
@@ -54,7 +54,7 @@ class ResUpBlock(nn.Module):
         self.skip = ConvUpLayer(in_channels, out_channels, 1, bias=False, activate=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv2(self.conv1(x), 1 / SQRT2).add_(self.skip(x, 1 / SQRT2))
+        return add_residual(self.conv2(self.conv1(x), 1 / SQRT2), self.skip(x, 1 / SQRT2))
 
 
 def _sft_head(channels: int, out_channels: int) -> ConvActConv:

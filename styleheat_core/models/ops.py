@@ -309,6 +309,11 @@ class ConvLayer(nn.Sequential):
         return conv(x, SQRT2 * gain, bias, activation.negative_slope)
 
 
+def add_residual(out: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+    """out + skip, written into `out` unless autograd needs `out` as it is (an in-place activation saved it)."""
+    return out + skip if out.requires_grad else out.add_(skip)
+
+
 class ResBlock(nn.Module):
     """Residual downsampling block: (conv1 -> conv2(down) + skip(down)) / sqrt(2), the 1/sqrt(2) folded into both convolutions."""
 
@@ -319,4 +324,4 @@ class ResBlock(nn.Module):
         self.skip = ConvLayer(in_channel, out_channel, 1, downsample=True, activate=False, bias=False, blur_kernel=blur_kernel)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv2(self.conv1(x), 1 / SQRT2).add_(self.skip(x, 1 / SQRT2))
+        return add_residual(self.conv2(self.conv1(x), 1 / SQRT2), self.skip(x, 1 / SQRT2))
