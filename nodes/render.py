@@ -58,13 +58,20 @@ class Calibrate:
 
 
 # Widgets shared by StyleGAN Decode and Render Video (one wording, one range).
-STYLEGAN_INPUT = (STYLEGAN, {"tooltip": "the StyleGAN2 generator (Load StyleGAN2)"})
-FEATURES_INPUT = (FEATURES, {"tooltip": "warped features (Warp Features, optionally through Calibrate)"})
-CHUNK_SIZE_INPUT = ("INT", {"default": 4, "min": 1, "max": 64, "tooltip": "frames rendered at once (memory vs speed)"})
 FPS_INPUT = (
     "FLOAT",
     {"default": 0.0, "min": 0.0, "max": 240.0, "step": 0.01, "tooltip": "0 = the motion's frame rate (driving video or Audio Flow); another value overrides it, with a warning"},
 )
+
+
+def render_inputs(size_tooltip: str) -> dict:
+    """The first widgets of Decode and Render Video, in their saved order: generator, features, size, chunk size."""
+    return {
+        "stylegan": (STYLEGAN, {"tooltip": "the StyleGAN2 generator (Load StyleGAN2)"}),
+        "features": (FEATURES, {"tooltip": "warped features (Warp Features, optionally through Calibrate)"}),
+        "size": ([str(s) for s in OUTPUT_SIZES], {"default": "1024", "tooltip": size_tooltip}),
+        "chunk_size": ("INT", {"default": 4, "min": 1, "max": 64, "tooltip": "frames rendered at once (memory vs speed)"}),
+    }
 
 
 def frame_range_inputs(verb: str) -> dict:
@@ -83,10 +90,7 @@ class StyleGANDecode:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "stylegan": STYLEGAN_INPUT,
-                "features": FEATURES_INPUT,
-                "size": ([str(s) for s in OUTPUT_SIZES], {"default": "1024", "tooltip": "side of the output frames; StyleGAN2 renders 1024 and smaller sizes are downscaled"}),
-                "chunk_size": CHUNK_SIZE_INPUT,
+                **render_inputs("side of the output frames; StyleGAN2 renders 1024 and smaller sizes are downscaled"),
                 "fps": FPS_INPUT,
             },
             "optional": {"audio": ("AUDIO", {"tooltip": "passed through so the saved video keeps its sound"}), **frame_range_inputs("decode")},

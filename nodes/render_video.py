@@ -11,12 +11,12 @@ from tqdm import tqdm
 
 from ..styleheat_core.io.sound import SoundSource, file_sound
 from ..styleheat_core.io.video_writer import CODECS, CONTAINER, VideoFormat
-from ..styleheat_core.pipeline.decode import OUTPUT_SIZES, WarpedFeatures, frame_range
+from ..styleheat_core.pipeline.decode import WarpedFeatures, frame_range
 from ..styleheat_core.pipeline.frame_clock import choose_fps
 from ..styleheat_core.pipeline.render import ImageFrames, PasteBackPlan, VideoFrames, render_to_file, sound_of_audio
 from ..styleheat_core.preprocess.paste_back import MASK_SHAPES
 from . import comfy
-from .render import CHUNK_SIZE_INPUT, FEATURES_INPUT, FPS_INPUT, STYLEGAN_INPUT, frame_range_inputs
+from .render import FPS_INPUT, frame_range_inputs, render_inputs
 from .types import CATEGORY, CROP, CropTransforms
 from .video import checked_frames, video_file
 
@@ -85,10 +85,7 @@ class RenderVideo:
     def INPUT_TYPES(cls):
         return {
             "required": {
-                "stylegan": STYLEGAN_INPUT,
-                "features": FEATURES_INPUT,
-                "size": ([str(s) for s in OUTPUT_SIZES], {"default": "1024", "tooltip": "size of the generated face (the frame size without paste-back)"}),
-                "chunk_size": CHUNK_SIZE_INPUT,
+                **render_inputs("size of the generated face (the frame size without paste-back)"),
                 "codec": (list(CODECS), {"default": "h264", "tooltip": "; ".join(f"{name}: {spec.description}" for name, spec in CODECS.items())}),
                 "quality": ("INT", {"default": 18, "min": 0, "max": 51, "tooltip": "H.264 constant rate factor: 0 best, 18 visually lossless, 51 smallest"}),
                 "filename_prefix": ("STRING", {"default": "styleheat/video", "tooltip": "file name in ComfyUI's output folder; a counter is added"}),
