@@ -189,6 +189,28 @@ def channel_widths(channel_multiplier: int) -> dict[int, int]:
     }
 
 
+def feature_stage(
+    feature: torch.Tensor,
+    inversion_condition: FeatureModulation | None,
+    f_condition: torch.Tensor | None,
+    grids: Sequence[torch.Tensor],
+    refinement: FeatureModulation | None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """StyleHEAT's work on the 64x64 feature, in the official order: modulate by HFGI's inversion condition,
+    record it (`f_latent`), replace it by `f_condition`, warp it by each grid, modulate by the calibrator's
+    `refinement`. Returns (f_latent, the feature the generator goes on with)."""
+    if inversion_condition is not None:
+        feature = inversion_condition.apply(feature)
+    f_latent = feature
+    if f_condition is not None:
+        feature = f_condition
+    for grid in grids:
+        feature = warp(feature.expand(grid.shape[0], -1, -1, -1), grid)
+    if refinement is not None:
+        feature = refinement.apply(feature)
+    return f_latent, feature
+
+
 class Generator(nn.Module):
     """StyleGAN2 synthesis from W+ with StyleHEAT's conditions at the 64x64 layer.
 
@@ -265,15 +287,7 @@ class Generator(nn.Module):
         for up_conv, conv, to_rgb in zip(self.convs[::2], self.convs[1::2], self.to_rgbs):
             out = up_conv(out, w_plus[:, index])
             if index == FEATURE_HOOK_INDEX:
-                if inversion_condition is not None:
-                    out = inversion_condition.apply(out)
-                f_latent = out
-                if f_condition is not None:
-                    out = f_condition
-                for grid in grids:
-                    out = warp(out.expand(grid.shape[0], -1, -1, -1), grid)
-                if refinement is not None:
-                    out = refinement.apply(out)
+                f_latent, out = feature_stage(out, inversion_condition, f_condition, grids, refinement)
                 out = out.contiguous(memory_format=layout)
             out = conv(out, w_plus[:, index + 1])
             skip = to_rgb(out, w_plus[:, index + 2], skip)

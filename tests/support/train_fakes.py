@@ -15,9 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from styleheat_core.models.flow import warp
 from styleheat_core.models.modulation import FeatureModulation
-from styleheat_core.models.stylegan2 import SynthesisOutput
+from styleheat_core.models.stylegan2 import SynthesisOutput, feature_stage
 from styleheat_core.pipeline.inversion import OptimizedInversion
 from styleheat_core.preprocess.landmarks import Face
 
@@ -152,15 +151,7 @@ class TinyGenerator(nn.Module):
 
     def forward(self, w_plus, *, inversion_condition=None, f_condition=None, grids=(), refinement=None) -> SynthesisOutput:
         out = F.interpolate(self.base(w_plus[:, 0]).view(-1, self.channels, 8, 8), size=(64, 64), mode="bilinear", align_corners=False)
-        if inversion_condition is not None:
-            out = inversion_condition.apply(out)
-        f_latent = out
-        if f_condition is not None:
-            out = f_condition
-        for grid in grids:
-            out = warp(out.expand(grid.shape[0], -1, -1, -1), grid)
-        if refinement is not None:
-            out = refinement.apply(out)
+        f_latent, out = feature_stage(out, inversion_condition, f_condition, grids, refinement)
         return SynthesisOutput(torch.tanh(self.to_rgb(F.leaky_relu(self.conv(out), 0.2))), f_latent)
 
 
