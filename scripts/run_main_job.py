@@ -28,16 +28,15 @@ WORKFLOW = ROOT / "workflows" / "api" / "video_reenactment.json"
 SIZES = ("1024", "512", "256")
 
 
-def _node_of(graph: dict, class_type: str) -> dict:
-    """The one node of this class in an API-format graph."""
-    (node,) = (node for node in graph.values() if node["class_type"] == class_type)
-    return node
+def node_id_of(graph: dict, class_type: str) -> str:
+    """The id of the one node of this class in an API-format graph."""
+    (node_id,) = (node_id for node_id, node in graph.items() if node["class_type"] == class_type)
+    return node_id
 
 
 def rendered_video(server: ComfyUIServer, entry: dict, graph: dict) -> Path:
     """The file Render Video saved, as its UI output names it."""
-    render_id = next(node_id for node_id, node in graph.items() if node["class_type"] == "StyleHEAT_RenderVideo")
-    (saved,) = entry["outputs"][render_id]["images"]
+    (saved,) = entry["outputs"][node_id_of(graph, "StyleHEAT_RenderVideo")]["images"]
     return server.output_dir / saved["subfolder"] / saved["filename"]
 
 
@@ -100,8 +99,8 @@ def run(portrait: Path, video: Path, out: Path, models: Path, size: str = "1024"
         try:
             Image.open(portrait).convert("RGB").save(server.input_dir / "portrait.png")
             shutil.copyfile(video, server.input_dir / f"driving{video.suffix.lower()}")
-            _node_of(graph, "LoadVideo")["inputs"]["file"] = f"driving{video.suffix.lower()}"
-            _node_of(graph, "StyleHEAT_RenderVideo")["inputs"]["size"] = size
+            graph[node_id_of(graph, "LoadVideo")]["inputs"]["file"] = f"driving{video.suffix.lower()}"
+            graph[node_id_of(graph, "StyleHEAT_RenderVideo")]["inputs"]["size"] = size
             entry = server.run(graph, timeout=24 * 3600)
             with atomic_path(out) as temporary:
                 shutil.copyfile(rendered_video(server, entry, graph), temporary)

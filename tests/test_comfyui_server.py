@@ -14,7 +14,7 @@ from PIL import Image
 
 from scripts.build_workflows import GRAPHS, api_path, ui_path
 from scripts.comfyui_server import COMFYUI_DIR, ComfyUIError, ComfyUIServer, error_message
-from scripts.run_main_job import rendered_video
+from scripts.run_main_job import node_id_of, rendered_video
 from scripts.workflow_format import to_api
 from styleheat_core.io.sound import ArraySound
 from styleheat_core.io.video_writer import VideoFormat, VideoWriter
@@ -75,7 +75,7 @@ def _api(name: str) -> dict:
 
 
 def _render_id(name: str) -> str:
-    return next(k for k, v in _api(name).items() if v["class_type"] == "StyleHEAT_RenderVideo")
+    return node_id_of(_api(name), "StyleHEAT_RenderVideo")
 
 
 def _tiny(graph: dict) -> dict:
