@@ -2,6 +2,10 @@
 
     python benchmarks/memory_render.py real [FRAMES ...]      (default: 100 2000)
     python benchmarks/memory_render.py reduced [FRAMES ...]   (default: 100 1000 10000)
+    python benchmarks/memory_render.py --pinned-allocator real [FRAMES ...]
+
+`--pinned-allocator` runs the children with MALLOC_MMAP_THRESHOLD_=131072 in their environment (what
+the headless CLI sets for itself, and what docs/rendering.md offers CPU users of the node).
 
 Each length runs in a fresh subprocess. `real`: every network at its real size with the golden recipe
 weights (StyleGAN2 1024, e4e + HFGI for the inversion, which are then freed, video warper and
@@ -13,13 +17,15 @@ paste-back, the encoder and the muxer have their real sizes.
 
 Peak RSS of the render is the kernel's high-water mark (VmHWM), reset after setup through
 /proc/self/clear_refs, so loading and inversion do not hide growth during the render; the
-lifetime peak (ru_maxrss) is reported too.
+lifetime peak (ru_maxrss) is reported too, and so is the trace of the resident set (now, and its peak so
+far) at ten points of the render, which shows whether it grows with the frames.
 """
 
 from __future__ import annotations
 
 import gc
 import json
+import os
 import platform
 import resource
 import subprocess
@@ -53,6 +59,8 @@ from styleheat_core.preprocess.ffhq_align import AlignTransform  # noqa: E402
 MIB = 2**20
 FPS = 25
 CHUNK = 4
+PINNED_ALLOCATOR = {"MALLOC_MMAP_THRESHOLD_": "131072"}
+TRACE_POINTS = 10
 PORTRAIT_SIZE = (896, 640)
 # The face square of the 640x896 portrait (as Face Align finds it), used for the paste-back.
 FACE_QUAD = np.array([[118.0, 236.0], [118.0, 636.0], [518.0, 636.0], [518.0, 236.0]])
@@ -134,24 +142,36 @@ def measure(mode: str, frames: int) -> dict:
     gc.collect()
     setup = status_kib("VmRSS") * 1024
     reset_peak()
+    trace: list[tuple[int, int, int]] = []
+    every = max(CHUNK, frames // TRACE_POINTS)
+
+    def record(done: int, total: int) -> None:
+        if done // every != (done - CHUNK) // every or done == total:
+            trace.append((done, status_kib("VmRSS") // 1024, status_kib("VmHWM") // 1024))
+
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()
-        path = render_to_file(generator, features, Path(folder) / "bench.mp4", FPS, range(frames), 1024, CHUNK, VideoFormat("h264", 18), paste, sound)
+        path = render_to_file(
+            generator, features, Path(folder) / "bench.mp4", FPS, range(frames), 1024, CHUNK, VideoFormat("h264", 18), paste, sound, on_progress=record
+        )
         seconds = time.perf_counter() - start
         size = path.stat().st_size
     return {
         "mode": mode, "frames": frames, "setup_rss": setup, "render_peak": status_kib("VmHWM") * 1024,
         "lifetime_peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "seconds": seconds, "file": size,
+        "trace_mib": trace, "pinned": os.environ.get("MALLOC_MMAP_THRESHOLD_") == PINNED_ALLOCATOR["MALLOC_MMAP_THRESHOLD_"],
     }
 
 
-def run_fresh(mode: str, frames: int) -> dict:
-    result = subprocess.run([sys.executable, __file__, "--child", mode, str(frames)], check=True, capture_output=True, text=True)
+def run_fresh(mode: str, frames: int, pinned: bool) -> dict:
+    env = {**os.environ, **PINNED_ALLOCATOR} if pinned else None
+    result = subprocess.run([sys.executable, __file__, "--child", mode, str(frames)], check=True, capture_output=True, text=True, env=env)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def report(results: list[dict]) -> None:
     print(f"torch {torch.__version__} ({torch.get_num_threads()} threads), Python {platform.python_version()}, {platform.machine()}")
+    print(f"allocator: {'glibc mmap threshold pinned at 128 KiB' if results[0]['pinned'] else 'glibc defaults'}")
     print("| mode | frames | RSS after setup | peak RSS during the render | lifetime peak RSS | render time | mp4 size |")
     print("|---|---|---|---|---|---|---|")
     for r in results:
@@ -159,6 +179,8 @@ def report(results: list[dict]) -> None:
             f"| {r['mode']} | {r['frames']} | {r['setup_rss'] / MIB:.0f} MiB | {r['render_peak'] / MIB:.0f} MiB | {r['lifetime_peak'] / MIB:.0f} MiB "
             f"| {r['seconds']:.0f} s ({r['seconds'] / r['frames']:.2f} s/frame) | {r['file'] / MIB:.1f} MiB |"
         )
+    for r in results:
+        print(f"{r['frames']} frames, RSS / peak so far (MiB) by frames done: " + ", ".join(f"{d}: {now}/{peak}" for d, now, peak in r["trace_mib"]))
     first = results[0]
     for r in results[1:]:
         print(f"render peak {first['frames']} -> {r['frames']} frames: {r['render_peak'] / first['render_peak'] - 1:+.2%}; "
@@ -169,11 +191,13 @@ def main(argv: list[str]) -> None:
     if argv[:1] == ["--child"]:
         print(json.dumps(measure(argv[1], int(argv[2]))))
         return
+    pinned = argv[:1] == ["--pinned-allocator"]
+    argv = argv[1:] if pinned else argv
     mode = argv[0] if argv else "real"
     default = ["100", "2000"] if mode == "real" else ["100", "1000", "10000"]
     results = []
     for frames in map(int, argv[1:] or default):
-        results.append(run_fresh(mode, frames))
+        results.append(run_fresh(mode, frames, pinned))
         print(json.dumps(results[-1]), flush=True)
     report(results)
 

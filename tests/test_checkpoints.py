@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from torch import nn
 
-from styleheat_core.io import loaders
+from styleheat_core.io import checkpoints, loaders
 from styleheat_core.io.checkpoints import CheckpointError, expected_layout, validated_parts
 from styleheat_core.io.layouts import OFFICIAL_FILES, ModuleEntry, TensorEntry, identify
 from tests.support.fake_checkpoints import fake_container, write_fake
@@ -151,3 +152,53 @@ def test_directions_and_pcas_have_clear_shape_errors(tmp_path):
     torch.save(torch.zeros(3, 7), path)
     with pytest.raises(CheckpointError, match=r"expected the direction tensor of shape \(1, 512\) or \(512,\)"):
         loaders.load_interfacegan_direction(path)
+
+
+def _mapped_from(tensor: torch.Tensor, path: Path) -> bool:
+    """Whether the tensor's memory lies in a mapping of `path` (Linux /proc/self/maps)."""
+    address = tensor.untyped_storage().data_ptr()
+    for line in Path("/proc/self/maps").read_text().splitlines():
+        span, *_, name = line.split(maxsplit=5)
+        start, end = (int(a, 16) for a in span.split("-"))
+        if start <= address < end:
+            return name == str(path)
+    return False
+
+
+def test_a_loaded_network_adopts_the_mapped_file_tensors_instead_of_copying_them(tmp_path):
+    spec = OFFICIAL_FILES["styleheat"]
+    path = write_fake(spec, tmp_path)
+    state = validated_parts(path, spec)["video_warper"]
+    key, weight = next((k, v) for k, v in state.items() if v.numel() > 1000)
+    assert _mapped_from(weight, path), "a .pth zip archive is memory-mapped, not read into memory"
+    warper = checkpoints.build_module(spec.layout["net_G_ema"][0], state)
+    adopted = warper.state_dict()[key]
+    assert adopted.untyped_storage().data_ptr() == weight.untyped_storage().data_ptr(), "the network holds the file's tensor, not a copy"
+    assert torch.equal(adopted, weight)
+
+
+def test_a_legacy_torch_file_is_read_without_memory_mapping(tmp_path):
+    spec = OFFICIAL_FILES["interfacegan_age"]
+    path = tmp_path / "legacy.pt"
+    direction = torch.randn(1, 512)
+    torch.save(direction, path, _use_new_zipfile_serialization=False)
+    assert torch.equal(checkpoints.read_container(path, spec), direction)
+
+
+class _WithConstant(nn.Module):
+    """A network that makes a tensor of its own in __init__ (not in any checkpoint)."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(3, 2)
+        self.offset = torch.arange(2.0)
+
+    def forward(self, x):
+        return self.linear(x) + self.offset
+
+
+def test_a_network_with_its_own_constants_is_built_normally_and_keeps_them():
+    state = {"linear.weight": torch.ones(2, 3), "linear.bias": torch.zeros(2)}
+    module = checkpoints.build_module(ModuleEntry("with_constant", _WithConstant), state)
+    assert not module.offset.is_meta
+    assert torch.equal(module(torch.ones(1, 3)), torch.tensor([[3.0, 4.0]]))

@@ -6,7 +6,7 @@ import torch
 from styleheat_core.models.calibrator import refinement_from_official
 from styleheat_core.models.flow import flow_to_grid
 from styleheat_core.pipeline.forward import predict_motion, render_frames, render_warped, styleheat_forward, warp_feature
-from styleheat_core.pipeline.inversion import invert, render_for_encoder
+from styleheat_core.pipeline.inversion import encoder_input, invert, invert_code, render_for_encoder
 from styleheat_core.preprocess.semantics import semantic_windows
 from tests.support.golden import GoldenCase
 from tests.support.recipe_networks import recipe_networks
@@ -32,6 +32,24 @@ def _source_tensor(source_u8: torch.Tensor) -> torch.Tensor:
 def test_driving_windows_are_built_from_the_coefficient_sequence(case):
     windows = semantic_windows(case.input("in.coeff_sequence"), case.notes["window_frames"])
     assert torch.equal(windows, case.input("in.window_3dmm"))
+
+
+@torch.no_grad()
+def test_the_staged_inversion_of_the_headless_renderer_equals_the_official_one(networks, case):
+    """e4e's code first, then the HFGI half with e4e released (render/job.py), as the one-call inversion."""
+    generator, encoders = networks.generator, networks.encoders
+    source = _source_tensor(case.input("in.source_u8"))
+    image256 = encoder_input(encoders, source)
+    residual_only = encoders.residual_only()
+    staged = invert_code(generator, residual_only, image256, encoders.encode(image256))
+    whole = invert(generator, encoders, source)
+    assert residual_only.e4e is None
+    for name in ("w_plus", "feature", "image256", "residual"):
+        assert torch.equal(getattr(staged, name), getattr(whole, name)), name
+    for name, value in {"out.e4e_w_plus": staged.w_plus, "out.fx": staged.feature, "out.inversion_scale": staged.condition.scale}.items():
+        case.check(name, value)
+    with pytest.raises(ValueError, match="e4e was released"):
+        residual_only.encode(image256)
 
 
 @torch.no_grad()

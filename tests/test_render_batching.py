@@ -2,7 +2,7 @@
 
 Covers the shared-code path (one W+ for every frame: the generator shares its layers below 64x64)
 and the per-frame path (edited codes differ per frame: grouped convolutions), with and without a
-calibrator.
+calibrator, and the synthesis above 64x64 one frame, two frames or the whole batch at a time.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class TinyCalibrator(nn.Module):
 @pytest.fixture(scope="module")
 def generator() -> Generator:
     torch.manual_seed(0)
-    return Generator(64, style_dim=32, n_mlp=1, channel_multiplier=1).eval()
+    return Generator(128, style_dim=32, n_mlp=1, channel_multiplier=1).eval()
 
 
 def _source(g: Generator, codes: int) -> OptimizedInversion:
@@ -63,16 +63,18 @@ def _render(generator: Generator, calibrator: TinyCalibrator | None, source: Opt
 
 
 @torch.no_grad()
+@pytest.mark.parametrize("high_resolution_frames", [None, 2, FRAMES], ids=["cpu-default", "two-at-a-time", "whole-batch"])
 @pytest.mark.parametrize("calibrated", [True, False])
 @pytest.mark.parametrize("codes", [1, FRAMES], ids=["shared-code", "code-per-frame"])
-def test_batched_render_equals_frame_by_frame(generator, calibrated, codes):
+def test_batched_render_equals_frame_by_frame(generator, calibrated, codes, high_resolution_frames, monkeypatch):
+    monkeypatch.setattr(generator, "high_resolution_frames", high_resolution_frames)
     torch.manual_seed(5)
     calibrator = TinyCalibrator(generator.channels[64]).eval() if calibrated else None
     source = _source(generator, codes).expand(FRAMES) if codes == 1 else _source(generator, codes)
     motion = _motion()
     batched = _render(generator, calibrator, source, motion)
     one_by_one = torch.cat([_render(generator, calibrator, source.map(lambda t, i=i: t[i : i + 1]), _frame(motion, i)) for i in range(FRAMES)])
-    assert batched.shape == (FRAMES, 3, 64, 64)
+    assert batched.shape == (FRAMES, 3, 128, 128)
     torch.testing.assert_close(batched, one_by_one, atol=ATOL, rtol=0)
     assert not torch.allclose(batched[0], batched[1])
 

@@ -2,6 +2,11 @@
 
 Files are read with `torch.load(weights_only=True)` (.pth/.pt), safetensors (our converted twins,
 nested container keys joined by '/'), numpy without pickle (.npz) or scipy (.mat).
+
+Lean loading: a .pth/.pt zip archive is memory-mapped (`torch.load(mmap=True)`), so the parts of a
+file no network uses (the discriminator next to the generator, optimiser states) are never read, and
+a network is built on the meta device and adopts the checked tensors instead of copying them into
+randomly initialised ones, so no network exists twice while it loads (benchmarks/RESULTS.md, #16).
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ import argparse
 import pickle
 import re
 import shlex
+import zipfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -142,7 +148,7 @@ def read_tensor_file(path: str | Path, what: str, missing: str, remedy: str, exp
 
             return {k: torch.from_numpy(np.asarray(v)) for k, v in loadmat(str(path)).items() if not k.startswith("__")}
         with torch.serialization.safe_globals([argparse.Namespace]):
-            return torch.load(path, map_location="cpu", weights_only=True)
+            return torch.load(path, map_location="cpu", weights_only=True, mmap=zipfile.is_zipfile(path))
     except Exception as error:
         raise unreadable(path, what, remedy, error, expected) from error
 
@@ -247,15 +253,31 @@ def container_parts(container: Any, path: Path, spec: OfficialFile) -> dict[str,
                     f"{path}{where}: expected the {entry.name} tensor of shape {' or '.join(map(str, entry.shapes))} (-1 = any), found {_describe(value)}. "
                     f"Is this the official {spec.filename}? {_where(spec).capitalize()}."
                 )
-            parts[entry.name] = value
+            # A copy: a tensor of a memory-mapped file would otherwise keep the whole file mapped (and its networks resident).
+            parts[entry.name] = value.clone()
     _check_finite(parts, path, spec)
     return parts
 
 
+def _holds_meta(module: nn.Module) -> bool:
+    """Whether any tensor of the module (parameter, buffer or plain attribute) is still on the meta device."""
+    return any(isinstance(value, torch.Tensor) and value.is_meta for sub in module.modules() for value in (*sub._parameters.values(), *sub._buffers.values(), *vars(sub).values()))
+
+
 def build_module(entry: ModuleEntry, state: Mapping[str, torch.Tensor], device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> nn.Module:
-    """Construct the network, load the checked state strictly, cast floating tensors, set eval mode."""
-    module = entry.build()
-    module.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()}, strict=True)
+    """Construct the network, load the checked state strictly, cast floating tensors, set eval mode.
+
+    The network is built on the meta device and adopts the state's tensors, so its weights are never
+    allocated twice. A network that makes tensors of its own in `__init__` (constants that are not in
+    the checkpoint) is built normally instead, since the meta device cannot hold their values.
+    """
+    state = {k: v.float() if v.is_floating_point() else v for k, v in state.items()}
+    with torch.device("meta"):
+        module = entry.build()
+    module.load_state_dict(state, strict=True, assign=True)
+    if _holds_meta(module):
+        module = entry.build()
+        module.load_state_dict(state, strict=True)
     return module.to(device=device, dtype=dtype).eval().requires_grad_(False)
 
 

@@ -20,6 +20,8 @@ from .ops import BLUR_KERNEL, SQRT2, Blur, EqualLinear, FusedLeakyReLU, Upsample
 
 # Loop index (1, 3, 5, ...) of the block whose first conv outputs the 64x64 feature: blocks start at 8x8.
 FEATURE_HOOK_INDEX = 7
+# The synthesis stage (up-conv, conv, to-RGB) whose up-conv makes the 64x64 feature at FEATURE_HOOK_INDEX.
+FEATURE_STAGE = (FEATURE_HOOK_INDEX - 1) // 2
 FEATURE_RESOLUTION = 64
 
 
@@ -217,6 +219,11 @@ class Generator(nn.Module):
     Activations run in `memory_format`; None (the default) picks by device: channels_last on CPU
     (about 2x faster oneDNN convolutions there), NCHW on CUDA (faster there for these grouped and
     depthwise convolutions, measured on an H100).
+
+    Above the 64x64 feature, `high_resolution_frames` frames are synthesised at a time; None (the
+    default) picks by device: one on CPU, where a 1024² activation is 128 MiB per frame and batching
+    gains nothing at these sizes (this keeps a chunk's working set to one frame's, benchmarks/RESULTS.md),
+    the whole batch on CUDA.
     """
 
     def __init__(
@@ -255,6 +262,7 @@ class Generator(nn.Module):
             in_channel = out_channel
         self.n_latent = self.log_size * 2 - 2
         self.memory_format: torch.memory_format | None = None
+        self.high_resolution_frames: int | None = None
 
     def get_latent(self, z: torch.Tensor) -> torch.Tensor:
         """Mapping network z -> w."""
@@ -279,17 +287,30 @@ class Generator(nn.Module):
         """
         if w_plus.dim() != 3 or w_plus.shape[1] != self.n_latent:
             raise ValueError(f"W+ codes must have shape (B, {self.n_latent}, {self.style_dim}); got {tuple(w_plus.shape)}")
-        layout = self.memory_format or (torch.channels_last if w_plus.device.type == "cpu" else torch.contiguous_format)
+        cpu = w_plus.device.type == "cpu"
+        layout = self.memory_format or (torch.channels_last if cpu else torch.contiguous_format)
         out = self.conv1(self.input(w_plus.shape[0]).contiguous(memory_format=layout), w_plus[:, 0])
         skip = self.to_rgb1(out, w_plus[:, 1])
         f_latent = None
-        index = 1
-        for up_conv, conv, to_rgb in zip(self.convs[::2], self.convs[1::2], self.to_rgbs):
+        stages = list(zip(self.convs[::2], self.convs[1::2], self.to_rgbs))
+        for stage, (up_conv, conv, to_rgb) in enumerate(stages[:FEATURE_STAGE + 1]):
+            index = 1 + 2 * stage
             out = up_conv(out, w_plus[:, index])
             if index == FEATURE_HOOK_INDEX:
                 f_latent, out = feature_stage(out, inversion_condition, f_condition, grids, refinement)
                 out = out.contiguous(memory_format=layout)
             out = conv(out, w_plus[:, index + 1])
             skip = to_rgb(out, w_plus[:, index + 2], skip)
-            index += 2
+        step = self.high_resolution_frames or (1 if cpu else out.shape[0])
+        pieces = []
+        for start in range(0, out.shape[0], step):
+            frames = slice(start, start + step)
+            piece_out, piece_skip = out[frames], skip if skip.shape[0] == 1 else skip[frames]
+            codes = w_plus if w_plus.shape[0] == 1 else w_plus[frames]
+            for stage, (up_conv, conv, to_rgb) in enumerate(stages[FEATURE_STAGE + 1 :], FEATURE_STAGE + 1):
+                index = 1 + 2 * stage
+                piece_out = conv(up_conv(piece_out, codes[:, index]), codes[:, index + 1])
+                piece_skip = to_rgb(piece_out, codes[:, index + 2], piece_skip)
+            pieces.append(piece_skip)
+        skip = pieces[0] if len(pieces) == 1 else torch.cat(pieces)
         return SynthesisOutput(skip, f_latent)

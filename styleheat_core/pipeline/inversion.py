@@ -100,9 +100,13 @@ def stack_inversions(items: Sequence[Inversion]) -> Inversion:
 
 
 class EncoderNetworks(nn.Module):
-    """Encoder_e4e.pth + hfgi.pth: e4e and its `latent_avg`, HFGI's residual aligner and residual encoder."""
+    """Encoder_e4e.pth + hfgi.pth: e4e and its `latent_avg`, HFGI's residual aligner and residual encoder.
 
-    def __init__(self, e4e: nn.Module, latent_avg: torch.Tensor, aligner: nn.Module, residual_encoder: nn.Module):
+    `e4e` is None in the residual-only form (`residual_only()`): enough to decode W+ edits, which
+    never encode again, without e4e's 1 GiB of weights.
+    """
+
+    def __init__(self, e4e: nn.Module | None, latent_avg: torch.Tensor, aligner: nn.Module, residual_encoder: nn.Module):
         super().__init__()
         self.e4e = e4e
         self.aligner = aligner
@@ -111,7 +115,13 @@ class EncoderNetworks(nn.Module):
 
     def encode(self, image256: torch.Tensor) -> torch.Tensor:
         """W+ codes (B,18,512) of 256² images in [-1, 1]."""
+        if self.e4e is None:
+            raise ValueError("these encoder networks hold only HFGI's residual networks (e4e was released after the inversion); load Encoder_e4e.pth again to encode")
         return add_latent_avg(self.e4e(module_input(self, image256)), self.latent_avg)
+
+    def residual_only(self) -> "EncoderNetworks":
+        """The same HFGI networks without e4e, so that e4e can be freed once the W+ code exists."""
+        return EncoderNetworks(None, self.latent_avg, self.aligner, self.residual_encoder)
 
     def condition(self, residual: torch.Tensor, image256: torch.Tensor) -> FeatureModulation:
         """HFGI: align the residual to the rendering, encode it into the 64x64 (scale, shift)."""
@@ -138,12 +148,23 @@ def decode_with_residual(generator: Generator, encoders: EncoderNetworks, w_plus
     return EncodedInversion(w_plus, feature, condition.to(feature), reconstruction, residual)
 
 
+def encoder_input(module: nn.Module, source: torch.Tensor) -> torch.Tensor:
+    """A source (B,3,H,W) in [-1,1] (FFHQ-aligned, any size) as the encoders take it: 256², on `module`'s device and dtype."""
+    if source.dim() != 4 or source.shape[1] != 3:
+        raise ValueError(f"source must be a (B, 3, H, W) image tensor in [-1, 1]; got shape {tuple(source.shape)}")
+    return resize(module_input(module, source), ENCODER_SIZE)
+
+
+@torch.no_grad()
+def invert_code(generator: Generator, encoders: EncoderNetworks, image256: torch.Tensor, w_plus: torch.Tensor) -> EncodedInversion:
+    """The HFGI half of the inversion: the e4e code `w_plus` of the 256² source `image256`, rendered, its residual encoded."""
+    image256, w_plus = module_input(generator, image256), module_input(generator, w_plus)
+    e4e_image, _ = render_for_encoder(generator, w_plus)
+    return decode_with_residual(generator, encoders, w_plus, e4e_image, image256 - e4e_image)
+
+
 @torch.no_grad()
 def invert(generator: Generator, encoders: EncoderNetworks, source: torch.Tensor) -> EncodedInversion:
     """Encode a source (B,3,H,W) in [-1,1] (FFHQ-aligned, any size) into an `EncodedInversion` (in the generator's dtype)."""
-    if source.dim() != 4 or source.shape[1] != 3:
-        raise ValueError(f"source must be a (B, 3, H, W) image tensor in [-1, 1]; got shape {tuple(source.shape)}")
-    x256 = resize(module_input(generator, source), ENCODER_SIZE)
-    w_plus = module_input(generator, encoders.encode(x256))
-    e4e_image, _ = render_for_encoder(generator, w_plus)
-    return decode_with_residual(generator, encoders, w_plus, e4e_image, x256 - e4e_image)
+    image256 = encoder_input(generator, source)
+    return invert_code(generator, encoders, image256, encoders.encode(image256))

@@ -34,7 +34,7 @@ from ..pipeline.decode import OUTPUT_SIZES, WarpedFeatures, frame_range
 from ..pipeline.frame_clock import DEFAULT_FPS, check_fps, choose_fps
 from ..pipeline.handles import LocalModel
 from ..pipeline.image_format import image_to_network, uint8_to_image
-from ..pipeline.inversion import invert
+from ..pipeline.inversion import encoder_input, invert_code
 from ..pipeline.motion import CoefficientMotion
 from ..pipeline.render import ImageFrames, PasteBackPlan, render_to_file
 from ..pipeline.source import ScheduledEdit, SourceLatent
@@ -171,10 +171,15 @@ def _edit(job: RenderJob, edit: StyleEdit) -> ScheduledEdit:
 
 
 def source_latent(job: RenderJob, portrait: AlignedPortrait, device: torch.device, dtype: torch.dtype) -> SourceLatent:
-    """The encoder inversion of the aligned portrait; the encoders are freed unless W+ edits re-decode with them."""
-    generator = load_stylegan(job.models.file("stylegan"), device, dtype)
+    """The encoder inversion of the aligned portrait, in two stages: e4e gives the W+ code and is freed
+    before StyleGAN renders at 1024²; HFGI's networks are kept only when W+ edits re-decode with them."""
     encoders = load_encoder_networks(job.models.file("e4e"), job.models.file("hfgi"), device, dtype)
-    inversion = invert(generator, encoders, image_to_network(uint8_to_image(portrait.image[None])))
+    image256 = encoder_input(encoders, image_to_network(uint8_to_image(portrait.image[None])))
+    w_plus = encoders.encode(image256)
+    encoders = encoders.residual_only()
+    release(device)
+    generator = load_stylegan(job.models.file("stylegan"), device, dtype)
+    inversion = invert_code(generator, encoders, image256, w_plus)
     latent = SourceLatent(inversion, LocalModel(generator), LocalModel(encoders) if job.edits else None)
     del encoders
     release(device)
