@@ -1,4 +1,4 @@
-"""Timing and peak-memory measurement of one callable (wall clock, CUDA-synchronised)."""
+"""Timing and peak-memory measurement of one callable (wall clock, CUDA-synchronised), and /proc readings for the memory benchmarks."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Self
 
 import torch
@@ -89,3 +90,25 @@ def keep_freed_memory() -> bool:
         return False
     m_trim_threshold, m_mmap_max = -1, -4
     return bool(libc.mallopt(m_mmap_max, 0)) and bool(libc.mallopt(m_trim_threshold, 2**31 - 1))
+
+
+def status_kib(field: str, pid: int | str = "self") -> int:
+    """A kB field of /proc/PID/status (VmRSS: resident now, VmHWM: its peak since start or the last reset)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    raise KeyError(field)
+
+
+def reset_peak(pid: int | str = "self") -> None:
+    """Start a new high-water mark (VmHWM) of the resident set (Linux >= 4.0)."""
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+def growth_lines(results: list[dict], peaks: dict[str, str]) -> list[str]:
+    """For each later run: how much each peak (`peaks`: result key -> label) grew over the first run's, by frames."""
+    first = results[0]
+    return [
+        f"{first['frames']} -> {r['frames']} frames: " + "; ".join(f"{label} {r[key] / first[key] - 1:+.2%}" for key, label in peaks.items())
+        for r in results[1:]
+    ]

@@ -25,13 +25,14 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from measure import MIB, growth_lines, reset_peak, status_kib  # noqa: E402
+
 from scripts.comfyui_server import ComfyUIServer, error_message  # noqa: E402
 from scripts.run_main_job import WORKFLOW, rendered_video  # noqa: E402
 from styleheat_core.preprocess.video_io import read_soundtrack  # noqa: E402
 from tests.support.model_folder import recipe_model_folder  # noqa: E402
 from tests.support.preprocess import PORTRAIT, TALKING_VIDEO  # noqa: E402
 
-MIB = 2**20
 EXTRACT_NODE = "10"
 
 
@@ -61,13 +62,6 @@ def looped_video(target: Path, frames: int) -> Path:
     return target
 
 
-def status_kib(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise KeyError(field)
-
-
 def measure(frames: int, port: int = 8191) -> dict:
     graph = json.loads(WORKFLOW.read_text())
     with tempfile.TemporaryDirectory(prefix="styleheat-bench-") as base:
@@ -80,15 +74,15 @@ def measure(frames: int, port: int = 8191) -> dict:
             prompt_id = server.queue(graph)
             while not any(e.get("node") == EXTRACT_NODE for e in server.events(prompt_id, "executing")):
                 time.sleep(0.05)
-            loaded = status_kib(pid, "VmHWM") * 1024
-            Path(f"/proc/{pid}/clear_refs").write_text("5")
+            loaded = status_kib("VmHWM", pid) * 1024
+            reset_peak(pid)
             entry = server.wait(prompt_id, timeout=48 * 3600)
             seconds = time.perf_counter() - start
             if entry["status"]["status_str"] != "success":
                 raise RuntimeError(error_message(entry))
             with av.open(str(rendered_video(server, entry, graph))) as container:
                 written = container.streams.video[0].frames
-            after_loading = status_kib(pid, "VmHWM") * 1024
+            after_loading = status_kib("VmHWM", pid) * 1024
         finally:
             server.stop()
     return {"frames": frames, "written": written, "peak_loading": loaded, "peak_after_loading": after_loading, "lifetime_peak": max(loaded, after_loading), "seconds": seconds}
@@ -107,10 +101,8 @@ def main(argv: list[str]) -> None:
             f"| {r['frames']} | {r['written']} | {r['peak_loading'] / MIB:.0f} MiB | {r['peak_after_loading'] / MIB:.0f} MiB "
             f"| {r['lifetime_peak'] / MIB:.0f} MiB | {r['seconds'] / 60:.0f} min ({r['seconds'] / r['frames']:.2f} s/frame) |"
         )
-    first = results[0]
-    for r in results[1:]:
-        print(f"{first['frames']} -> {r['frames']} frames: from 3DMM Extract on {r['peak_after_loading'] / first['peak_after_loading'] - 1:+.2%}, "
-              f"lifetime {r['lifetime_peak'] / first['lifetime_peak'] - 1:+.2%}")
+    for line in growth_lines(results, {"peak_after_loading": "from 3DMM Extract on", "lifetime_peak": "lifetime"}):
+        print(line)
 
 
 if __name__ == "__main__":

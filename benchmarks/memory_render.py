@@ -42,6 +42,8 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from measure import MIB, growth_lines, reset_peak, status_kib  # noqa: E402
+
 from styleheat_core.io.sound import ArraySound  # noqa: E402
 from styleheat_core.io.video_writer import VideoFormat  # noqa: E402
 from styleheat_core.models.flow import flow_to_grid, warp  # noqa: E402
@@ -56,7 +58,6 @@ from styleheat_core.pipeline.render import ImageFrames, PasteBackPlan, render_to
 from styleheat_core.pipeline.source import SourceLatent  # noqa: E402
 from styleheat_core.preprocess.ffhq_align import AlignTransform  # noqa: E402
 
-MIB = 2**20
 FPS = 25
 CHUNK = 4
 PINNED_ALLOCATOR = {"MALLOC_MMAP_THRESHOLD_": "131072"}
@@ -64,18 +65,6 @@ TRACE_POINTS = 10
 PORTRAIT_SIZE = (896, 640)
 # The face square of the 640x896 portrait (as Face Align finds it), used for the paste-back.
 FACE_QUAD = np.array([[118.0, 236.0], [118.0, 636.0], [518.0, 636.0], [518.0, 236.0]])
-
-
-def status_kib(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise KeyError(field)
-
-
-def reset_peak() -> None:
-    """Start a new high-water mark of the resident set (Linux >= 4.0)."""
-    Path("/proc/self/clear_refs").write_text("5")
 
 
 class StandInGenerator(nn.Module):
@@ -181,10 +170,8 @@ def report(results: list[dict]) -> None:
         )
     for r in results:
         print(f"{r['frames']} frames, RSS / peak so far (MiB) by frames done: " + ", ".join(f"{d}: {now}/{peak}" for d, now, peak in r["trace_mib"]))
-    first = results[0]
-    for r in results[1:]:
-        print(f"render peak {first['frames']} -> {r['frames']} frames: {r['render_peak'] / first['render_peak'] - 1:+.2%}; "
-              f"lifetime peak {r['lifetime_peak'] / first['lifetime_peak'] - 1:+.2%}")
+    for line in growth_lines(results, {"render_peak": "render peak", "lifetime_peak": "lifetime peak"}):
+        print(line)
 
 
 def main(argv: list[str]) -> None:
