@@ -17,6 +17,7 @@ import re
 import shlex
 import zipfile
 from collections.abc import Iterator, Mapping
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -261,7 +262,8 @@ def container_parts(container: Any, path: Path, spec: OfficialFile) -> dict[str,
 
 def _holds_meta(module: nn.Module) -> bool:
     """Whether any tensor of the module (parameter, buffer or plain attribute) is still on the meta device."""
-    return any(isinstance(value, torch.Tensor) and value.is_meta for sub in module.modules() for value in (*sub._parameters.values(), *sub._buffers.values(), *vars(sub).values()))
+    attributes = (value for sub in module.modules() for value in vars(sub).values() if isinstance(value, torch.Tensor))
+    return any(tensor.is_meta for tensor in chain(module.parameters(), module.buffers(), attributes))
 
 
 def build_module(entry: ModuleEntry, state: Mapping[str, torch.Tensor], device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32) -> nn.Module:

@@ -7,7 +7,7 @@ exist only so that official checkpoints load strictly.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import torch
@@ -264,6 +264,17 @@ class Generator(nn.Module):
         self.memory_format: torch.memory_format | None = None
         self.high_resolution_frames: int | None = None
 
+    def _stage(
+        self, stage: int, out: torch.Tensor, skip: torch.Tensor, codes: torch.Tensor, at_feature: Callable[[torch.Tensor], torch.Tensor] | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One synthesis stage (up-conv, conv, to-RGB) on W+ rows 1 + 2*stage on; `at_feature` takes the up-conv's output."""
+        index = 1 + 2 * stage
+        out = self.convs[2 * stage](out, codes[:, index])
+        if at_feature is not None:
+            out = at_feature(out)
+        out = self.convs[2 * stage + 1](out, codes[:, index + 1])
+        return out, self.to_rgbs[stage](out, codes[:, index + 2], skip)
+
     def get_latent(self, z: torch.Tensor) -> torch.Tensor:
         """Mapping network z -> w."""
         return self.style(z)
@@ -292,25 +303,22 @@ class Generator(nn.Module):
         out = self.conv1(self.input(w_plus.shape[0]).contiguous(memory_format=layout), w_plus[:, 0])
         skip = self.to_rgb1(out, w_plus[:, 1])
         f_latent = None
-        stages = list(zip(self.convs[::2], self.convs[1::2], self.to_rgbs))
-        for stage, (up_conv, conv, to_rgb) in enumerate(stages[:FEATURE_STAGE + 1]):
-            index = 1 + 2 * stage
-            out = up_conv(out, w_plus[:, index])
-            if index == FEATURE_HOOK_INDEX:
-                f_latent, out = feature_stage(out, inversion_condition, f_condition, grids, refinement)
-                out = out.contiguous(memory_format=layout)
-            out = conv(out, w_plus[:, index + 1])
-            skip = to_rgb(out, w_plus[:, index + 2], skip)
+
+        def at_feature(feature: torch.Tensor) -> torch.Tensor:
+            nonlocal f_latent
+            f_latent, feature = feature_stage(feature, inversion_condition, f_condition, grids, refinement)
+            return feature.contiguous(memory_format=layout)
+
+        for stage in range(FEATURE_STAGE + 1):
+            out, skip = self._stage(stage, out, skip, w_plus, at_feature if stage == FEATURE_STAGE else None)
         step = self.high_resolution_frames or (1 if cpu else out.shape[0])
         pieces = []
         for start in range(0, out.shape[0], step):
             frames = slice(start, start + step)
             piece_out, piece_skip = out[frames], skip if skip.shape[0] == 1 else skip[frames]
             codes = w_plus if w_plus.shape[0] == 1 else w_plus[frames]
-            for stage, (up_conv, conv, to_rgb) in enumerate(stages[FEATURE_STAGE + 1 :], FEATURE_STAGE + 1):
-                index = 1 + 2 * stage
-                piece_out = conv(up_conv(piece_out, codes[:, index]), codes[:, index + 1])
-                piece_skip = to_rgb(piece_out, codes[:, index + 2], piece_skip)
+            for stage in range(FEATURE_STAGE + 1, len(self.to_rgbs)):
+                piece_out, piece_skip = self._stage(stage, piece_out, piece_skip, codes)
             pieces.append(piece_skip)
         skip = pieces[0] if len(pieces) == 1 else torch.cat(pieces)
         return SynthesisOutput(skip, f_latent)
