@@ -62,10 +62,10 @@ def looped_video(target: Path, frames: int) -> Path:
     return target
 
 
-def measure(frames: int, port: int = 8191) -> dict:
+def measure(frames: int) -> dict:
     graph = json.loads(WORKFLOW.read_text())
     with tempfile.TemporaryDirectory(prefix="styleheat-bench-") as base:
-        server = ComfyUIServer(Path(base), recipe_model_folder(), port=port).start()
+        server = ComfyUIServer(Path(base), recipe_model_folder()).start()
         try:
             Image.open(PORTRAIT).convert("RGB").save(server.input_dir / "portrait.png")
             looped_video(server.input_dir / "driving.mp4", frames)

@@ -145,6 +145,30 @@ def test_small_generator_fast_path_equals_the_official_way():
 
 
 @torch.no_grad()
+def test_quarter_size_rendering_equals_the_official_render_and_resize():
+    """Generator(output_size=size/4) skips the last convolution's unread pixels yet equals official rendering + F.interpolate."""
+    torch.manual_seed(1)
+    g = _randomised(Generator(128, style_dim=32, n_mlp=2, channel_multiplier=1), 70).eval()
+    w = torch.randn(2, g.n_latent, g.style_dim, generator=_seeded(18)) * 2  # two frames, one style row each
+    fast = {clamp: g(w, output_size=32, clamp=clamp).image for clamp in (False, True)}
+    g.high_resolution_frames = 2  # both frames at once: the per-sample weights
+    per_sample = g(w, output_size=32, clamp=True).image
+    g.high_resolution_frames = None
+    g.memory_format = torch.contiguous_format
+    try:
+        with official_ops():
+            official = {clamp: g(w, output_size=32, clamp=clamp).image for clamp in (False, True)}
+    finally:
+        g.memory_format = None
+    tolerance = ATOL * max(1.0, official[False].abs().max().item())  # clamping cannot widen a difference
+    assert official[False].abs().max() > 1.0 and official[True].abs().max() == 1.0
+    for clamp in (False, True):
+        assert fast[clamp].shape == official[clamp].shape == (2, 3, 32, 32)
+        torch.testing.assert_close(fast[clamp], official[clamp], atol=tolerance, rtol=0)
+    torch.testing.assert_close(per_sample, official[True], atol=tolerance, rtol=0)
+
+
+@torch.no_grad()
 def test_calibrator_and_discriminator_equal_the_official_way():
     calibrator = _randomised(CalibrationNet(64, 512, 512, 2, 1), 30)  # real widths, on a 16x16 feature
     feature = torch.randn(2, 512, 16, 16, generator=_seeded(9))
@@ -174,7 +198,7 @@ def test_grouped_convolution_equals_one_convolution_per_sample(upsample):
 @torch.no_grad()
 def test_e4e_and_resnet50_equal_the_official_way():
     encoder = _randomised(Encoder4Editing(50, "ir_se", 64), 50)  # 64: 6 styles, every FPN level, small heads
-    x = torch.randn(1, 3, 64, 64, generator=_seeded(16))
+    x = torch.randn(2, 3, 64, 64, generator=_seeded(16))  # two sources: each sample's own products
     fast, official = _both_ways(encoder, x)
     torch.testing.assert_close(fast, official, atol=ATOL * max(1.0, official.abs().max().item()), rtol=0)
     backbone = _randomised(resnet.ResNet50Backbone(), 51)

@@ -38,26 +38,26 @@ class GradualStyleBlock(nn.Module):
 def style_tier(blocks: list[GradualStyleBlock], x: torch.Tensor) -> torch.Tensor:
     """(B, len(blocks), out_c): every block of a tier on their shared input x.
 
-    On the CPU the blocks advance together, one level at a time, each level one im2col matrix
-    product: the first level unfolds x once for all blocks (they read the same features), the next
-    levels are one batched product over the blocks. Equal to running the blocks one by one.
+    On the CPU the blocks advance together, one level at a time: each level unfolds its input once
+    (im2col; at the first level all blocks read the same features), and each block's weight
+    multiplies its own rows of it straight into its slice of the level's output, bias added in the
+    same product. No stacked copy of the weights is made. Equal to running the blocks one by one.
     """
     if x.device.type != "cpu":
         return torch.stack([block(x) for block in blocks], dim=1)
-    batch, count = x.shape[0], len(blocks)
-    first = blocks[0]
-    for level in range(len(first.convs) // 2):
-        convs = [block.convs[2 * level] for block in blocks]
-        weight = torch.stack([conv.weight.flatten(1) for conv in convs])
-        bias = torch.stack([conv.bias for conv in convs])[..., None]
+    batch, count, channels = x.shape[0], len(blocks), blocks[0].out_c
+    for level in range(len(blocks[0].convs) // 2):
         height, width = ((size - 1) // 2 + 1 for size in x.shape[-2:])
         columns = F.unfold(x, 3, padding=1, stride=2)
-        if level == 0:
-            out = torch.matmul(weight.view(-1, weight.shape[-1]), columns).view(batch, count, -1, height * width)
-        else:
-            out = torch.stack([torch.bmm(weight, c) for c in columns.view(batch, count, weight.shape[-1], -1)])
-        x = F.leaky_relu_(out.add_(bias), first.convs[2 * level + 1].negative_slope).view(batch, -1, height, width)
-    features = x.view(batch, count, first.out_c)
+        rows = columns.shape[1] if level == 0 else columns.shape[1] // count
+        out = x.new_empty(batch, count * channels, height * width)
+        for index, block in enumerate(blocks):
+            conv = block.convs[2 * level]
+            block_columns = columns if level == 0 else columns[:, index * rows : (index + 1) * rows]
+            for sample in range(batch):
+                torch.addmm(conv.bias[:, None], conv.weight.flatten(1), block_columns[sample], out=out[sample, index * channels : (index + 1) * channels])
+        x = F.leaky_relu_(out, blocks[0].convs[2 * level + 1].negative_slope).view(batch, -1, height, width)
+    features = x.view(batch, count, channels)
     return torch.stack([block.linear(features[:, i]) for i, block in enumerate(blocks)], dim=1)
 
 

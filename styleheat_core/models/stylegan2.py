@@ -16,7 +16,20 @@ from torch import nn
 
 from .flow import warp
 from .modulation import FeatureModulation
-from .ops import BLUR_KERNEL, SQRT2, Blur, EqualLinear, FusedLeakyReLU, Upsample, conv2d, subpixel_applies, subpixel_conv_transpose2d
+from .ops import (
+    BLUR_KERNEL,
+    QUARTER_OFFSETS,
+    SQRT2,
+    Blur,
+    EqualLinear,
+    FusedLeakyReLU,
+    Upsample,
+    conv2d,
+    quarter_conv3x3,
+    resize,
+    subpixel_applies,
+    subpixel_conv_transpose2d,
+)
 
 # Loop index (1, 3, 5, ...) of the block whose first conv outputs the 64x64 feature: blocks start at 8x8.
 FEATURE_HOOK_INDEX = 7
@@ -83,19 +96,32 @@ class ModulatedConv2d(nn.Module):
         norm = torch.linalg.vector_norm(weight, dim=(2, 3, 4))
         return weight * (gain * torch.rsqrt(norm.square() + 1e-8))[:, :, None, None, None]
 
+    def _weights(self, x: torch.Tensor, style: torch.Tensor, gain: float) -> torch.Tensor:
+        """`modulated_weight` for `style`, which must have one row or one per sample of x."""
+        if style.shape[0] not in (1, x.shape[0]):
+            raise ValueError(f"styles must have one row or one per sample ({x.shape[0]}); got {style.shape[0]}")
+        return self.modulated_weight(style, gain)
+
     def forward(
         self, x: torch.Tensor, style: torch.Tensor, gain: float = 1.0, bias: torch.Tensor | None = None, negative_slope: float | None = None
     ) -> torch.Tensor:
-        batch = x.shape[0]
-        rows = style.shape[0]
-        if rows not in (1, batch):
-            raise ValueError(f"styles must have one row or one per sample ({batch}); got {rows}")
-        weight = self.modulated_weight(style, gain)
-        if rows == 1:
+        weight = self._weights(x, style, gain)
+        if weight.shape[0] == 1:
             return self._convolve(x, weight[0], bias, negative_slope)
         if x.device.type == "cpu":  # one plain convolution per sample keeps channels_last (and Winograd) on the CPU
-            return torch.cat([self._convolve(x[i : i + 1], weight[i], bias, negative_slope) for i in range(batch)])
+            return torch.cat([self._convolve(x[i : i + 1], weight[i], bias, negative_slope) for i in range(x.shape[0])])
         return self._grouped(x, weight, bias, negative_slope)
+
+    def quarter(
+        self, x: torch.Tensor, style: torch.Tensor, gain: float = 1.0, bias: torch.Tensor | None = None, negative_slope: float | None = None
+    ) -> torch.Tensor:
+        """`forward` only at the pixels a 4x bilinear downsizing reads, laid out as `ops.quarter_conv3x3` returns them."""
+        if self.upsample or self.kernel_size != 3:
+            raise ValueError("only a 3x3 modulated convolution without upsampling can be computed at a quarter of its pixels")
+        weight = self._weights(x, style, gain)
+        if weight.shape[0] == 1:
+            return quarter_conv3x3(x, weight[0], bias, negative_slope)
+        return torch.cat([quarter_conv3x3(x[i : i + 1], weight[i], bias, negative_slope) for i in range(x.shape[0])])
 
     def _convolve(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, negative_slope: float | None) -> torch.Tensor:
         """x convolved with one modulated (out, in, k, k) weight: + bias, then leaky ReLU, folded in."""
@@ -160,6 +186,10 @@ class StyledConv(nn.Module):
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         return self.conv(x, style, SQRT2, self.activate.bias * SQRT2, self.activate.negative_slope)
 
+    def quarter(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        """`forward` only at the pixels a 4x bilinear downsizing reads (`ModulatedConv2d.quarter`)."""
+        return self.conv.quarter(x, style, SQRT2, self.activate.bias * SQRT2, self.activate.negative_slope)
+
 
 class ToRGB(nn.Module):
     """1x1 modulated conv to RGB, added to the upsampled RGB skip of the previous resolution."""
@@ -174,6 +204,20 @@ class ToRGB(nn.Module):
     def forward(self, x: torch.Tensor, style: torch.Tensor, skip: torch.Tensor | None = None) -> torch.Tensor:
         out = self.conv(x, style, bias=self.bias.view(-1))
         return out if skip is None else out.add_(self.upsample(skip))
+
+    def quarter(self, x: torch.Tensor, style: torch.Tensor, skip: torch.Tensor, clamp: bool) -> torch.Tensor:
+        """The image downsized 4x (bilinear, as `ops.resize`) from `x`, the features at the pixels that
+        downsizing reads (as `ops.quarter_conv3x3` lays them out): RGB and skip at those pixels only,
+        each clamped to [-1, 1] first if `clamp`, then averaged (the resize's weights are all 1/2)."""
+        upsampled = self.upsample(skip)
+        offsets = [(row, col) for row in QUARTER_OFFSETS for col in QUARTER_OFFSETS]
+        image = None
+        for block, (row, col) in zip(x.chunk(len(offsets), dim=1), offsets):
+            rgb = self.conv(block.contiguous(memory_format=torch.channels_last), style, bias=self.bias.view(-1))
+            rgb = rgb.add_(upsampled[:, :, row::4, col::4])
+            rgb = rgb.clamp_(-1.0, 1.0) if clamp else rgb
+            image = rgb if image is None else image.add_(rgb)
+        return image.mul_(1.0 / len(offsets))
 
 
 def channel_widths(channel_multiplier: int) -> dict[int, int]:
@@ -287,8 +331,14 @@ class Generator(nn.Module):
         f_condition: torch.Tensor | None = None,
         grids: Sequence[torch.Tensor] = (),
         refinement: FeatureModulation | None = None,
+        output_size: int | None = None,
+        clamp: bool = False,
     ) -> SynthesisOutput:
         """Synthesise from W+ (B, n_latent, style_dim).
+
+        `output_size` resizes the image to output_size² (`ops.resize`), clamped to [-1, 1] first if
+        `clamp`, as the encoders and the audio warper see it. At a quarter of the generator's size,
+        the last convolution and to-RGB run only at the pixels that resize reads (`ToRGB.quarter`).
 
         W+ may instead have batch 1 while the 64x64 conditions (`f_condition`, `grids`, `refinement`)
         have batch B: the code is then shared by the B frames, the layers below 64x64 run once, and the
@@ -311,14 +361,29 @@ class Generator(nn.Module):
 
         for stage in range(FEATURE_STAGE + 1):
             out, skip = self._stage(stage, out, skip, w_plus, at_feature if stage == FEATURE_STAGE else None)
+        last = len(self.to_rgbs) - 1
+        quarter = output_size is not None and 4 * output_size == self.size and last > FEATURE_STAGE
         step = self.high_resolution_frames or (1 if cpu else out.shape[0])
         pieces = []
         for start in range(0, out.shape[0], step):
             frames = slice(start, start + step)
             piece_out, piece_skip = out[frames], skip if skip.shape[0] == 1 else skip[frames]
             codes = w_plus if w_plus.shape[0] == 1 else w_plus[frames]
-            for stage in range(FEATURE_STAGE + 1, len(self.to_rgbs)):
+            for stage in range(FEATURE_STAGE + 1, last if quarter else last + 1):
                 piece_out, piece_skip = self._stage(stage, piece_out, piece_skip, codes)
+            if quarter:
+                piece_skip = self._quarter_stage(last, piece_out, piece_skip, codes, clamp)
             pieces.append(piece_skip)
-        skip = pieces[0] if len(pieces) == 1 else torch.cat(pieces)
-        return SynthesisOutput(skip, f_latent)
+        image = pieces[0] if len(pieces) == 1 else torch.cat(pieces)
+        if not quarter:
+            image = image.clamp(-1.0, 1.0) if clamp else image
+            image = image if output_size in (None, self.size) else resize(image, output_size)
+        return SynthesisOutput(image, f_latent)
+
+    def _quarter_stage(self, stage: int, out: torch.Tensor, skip: torch.Tensor, codes: torch.Tensor, clamp: bool) -> torch.Tensor:
+        """The last stage as `_stage`, its image downsized 4x at once: the up-convolution at every pixel,
+        the convolution and to-RGB only where the downsizing reads."""
+        index = 1 + 2 * stage
+        out = self.convs[2 * stage](out, codes[:, index])
+        out = self.convs[2 * stage + 1].quarter(out, codes[:, index + 1])
+        return self.to_rgbs[stage].quarter(out, codes[:, index + 2], skip, clamp)

@@ -20,7 +20,7 @@ from ..models.stylegan2 import Generator
 from ..models.warper import AudioWarper
 from .forward import FrameMotion, render_warped
 from .handles import ModelHandle, module_input
-from .inversion import ENCODER_SIZE, Inversion, resize
+from .inversion import ENCODER_SIZE, Inversion
 from .motion import MotionSource
 
 
@@ -28,7 +28,7 @@ def with_audio_flow(generator: Generator, audio_warper: AudioWarper, source: Inv
     """`motion` followed by the AudioWarper's lower-face flow from (B,80,32) mel windows, predicted on `motion`'s rendering."""
     if mel_windows.shape[0] != motion.batch:
         raise ValueError(f"one mel window per frame is needed; got {mel_windows.shape[0]} mel windows for {motion.batch} frames")
-    warped = resize(render_warped(generator, source, motion), ENCODER_SIZE)
+    warped = render_warped(generator, source, motion, ENCODER_SIZE)
     audio = audio_warper(module_input(audio_warper, warped), module_input(audio_warper, mel_windows))
     return motion.then(audio.flow)
 

@@ -100,11 +100,13 @@ def render_frames(generator: Generator, source: Inversion, motion: FrameMotion, 
     ).image
 
 
-def render_warped(generator: Generator, source: Inversion, motion: FrameMotion) -> torch.Tensor:
-    """The official `video_warp_img` (B,3,1024,1024): StyleGAN's own 64x64 feature of the source warped, uncalibrated."""
+def render_warped(generator: Generator, source: Inversion, motion: FrameMotion, output_size: int | None = None) -> torch.Tensor:
+    """The official `video_warp_img` (B,3,1024,1024): StyleGAN's own 64x64 feature of the source warped, uncalibrated;
+    resized to output_size² if given (`Generator.forward`)."""
     w_plus = module_input(generator, source.w_plus).expand(motion.batch, -1, -1)
     condition = None if source.condition is None else source.condition.to(w_plus)
-    return generator(w_plus, inversion_condition=condition, grids=[module_input(generator, g) for g in motion.grids]).image
+    grids = [module_input(generator, g) for g in motion.grids]
+    return generator(w_plus, inversion_condition=condition, grids=grids, output_size=output_size).image
 
 
 class StyleHEATOutput(NamedTuple):

@@ -13,11 +13,11 @@ from dataclasses import dataclass, fields, replace
 from typing import Callable, ClassVar, Sequence, TypeVar, Union
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from ..models.e4e import add_latent_avg
 from ..models.modulation import FeatureModulation
+from ..models.ops import resize
 from ..models.stylegan2 import Generator
 from .handles import module_input
 
@@ -129,16 +129,11 @@ class EncoderNetworks(nn.Module):
         return FeatureModulation(*self.residual_encoder(aligned))
 
 
-def resize(x: torch.Tensor, size: int) -> torch.Tensor:
-    """Bilinear resize without antialiasing (align_corners=False), as every official resize."""
-    return F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
-
-
 def render_for_encoder(generator: Generator, w_plus: torch.Tensor, condition: FeatureModulation | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """StyleGAN rendering clamped to [-1, 1] and resized to 256, plus the recorded 64x64 feature."""
     w_plus = module_input(generator, w_plus)
-    out = generator(w_plus, inversion_condition=None if condition is None else condition.to(w_plus))
-    return resize(out.image.clamp(-1.0, 1.0), ENCODER_SIZE), out.f_latent
+    out = generator(w_plus, inversion_condition=None if condition is None else condition.to(w_plus), output_size=ENCODER_SIZE, clamp=True)
+    return out.image, out.f_latent
 
 
 def decode_with_residual(generator: Generator, encoders: EncoderNetworks, w_plus: torch.Tensor, image256: torch.Tensor, residual: torch.Tensor) -> EncodedInversion:

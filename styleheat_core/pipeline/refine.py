@@ -9,8 +9,9 @@ import torch
 from ..editing.early_stop import EarlyStop
 from ..editing.inversion_loss import InversionLoss
 from ..editing.optimize_inversion import StepReport, optimize_inversion
+from ..models.ops import resize
 from ..models.stylegan2 import Generator
-from .inversion import ENCODER_SIZE, EncodedInversion, OptimizedInversion, resize
+from .inversion import ENCODER_SIZE, EncodedInversion, OptimizedInversion
 
 
 def refine_inversion(

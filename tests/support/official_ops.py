@@ -104,6 +104,15 @@ def to_rgb(self: stylegan2.ToRGB, x: torch.Tensor, style: torch.Tensor, skip: to
     return out
 
 
+def generator_quarter_stage(
+    self: stylegan2.Generator, stage: int, out: torch.Tensor, skip: torch.Tensor, codes: torch.Tensor, clamp: bool
+) -> torch.Tensor:
+    """The official last stage and resize: every pixel rendered, [clamped,] then `F.interpolate` to a quarter."""
+    _, image = self._stage(stage, out, skip, codes)
+    image = image.clamp(-1.0, 1.0) if clamp else image
+    return F.interpolate(image, size=(image.shape[-2] // 4, image.shape[-1] // 4), mode="bilinear", align_corners=False)
+
+
 def equal_conv2d(self: ops.EqualConv2d, x: torch.Tensor) -> torch.Tensor:
     """Official EqualConv2d.forward."""
     return F.conv2d(x, self.weight * self.scale, bias=self.bias, stride=self.stride, padding=self.padding)
@@ -270,6 +279,11 @@ OFFICIAL_FORWARDS: dict[type[nn.Module], Callable[..., torch.Tensor]] = {
     resnet.Bottleneck: resnet_bottleneck,
     resnet.ResNet50Backbone: resnet50_backbone,
 }
+# Other methods our fast path rewrites -> their official forms.
+OFFICIAL_METHODS: dict[tuple[type[nn.Module], str], Callable[..., torch.Tensor]] = {
+    **{(cls, "forward"): forward for cls, forward in OFFICIAL_FORWARDS.items()},
+    (stylegan2.Generator, "_quarter_stage"): generator_quarter_stage,
+}
 # Module-level functions of `ops` -> their official CPU forms.
 OFFICIAL_FUNCTIONS: dict[str, Callable[..., torch.Tensor]] = {
     "upfirdn2d": upfirdn2d_native,
@@ -279,17 +293,17 @@ OFFICIAL_FUNCTIONS: dict[str, Callable[..., torch.Tensor]] = {
 
 @contextlib.contextmanager
 def official_ops() -> Iterator[None]:
-    """Within the block, every module of the listed classes and every `ops` function computes the official way."""
-    saved_forwards = {cls: cls.forward for cls in OFFICIAL_FORWARDS}
+    """Within the block, every listed module method and every `ops` function computes the official way."""
+    saved_methods = {(cls, name): getattr(cls, name) for cls, name in OFFICIAL_METHODS}
     saved_functions = {name: getattr(ops, name) for name in OFFICIAL_FUNCTIONS}
     try:
-        for cls, forward in OFFICIAL_FORWARDS.items():
-            cls.forward = forward
+        for (cls, name), method in OFFICIAL_METHODS.items():
+            setattr(cls, name, method)
         for name, function in OFFICIAL_FUNCTIONS.items():
             setattr(ops, name, function)
         yield
     finally:
-        for cls, forward in saved_forwards.items():
-            cls.forward = forward
+        for (cls, name), method in saved_methods.items():
+            setattr(cls, name, method)
         for name, function in saved_functions.items():
             setattr(ops, name, function)
