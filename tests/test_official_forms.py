@@ -204,3 +204,15 @@ def test_e4e_and_resnet50_equal_the_official_way():
     backbone = _randomised(resnet.ResNet50Backbone(), 51)
     fast, official = _both_ways(backbone, torch.rand(2, 3, 64, 64, generator=_seeded(17)))
     torch.testing.assert_close(fast, official, atol=ATOL * max(1.0, official.abs().max().item()), rtol=0)
+
+
+def test_e4e_records_gradients_through_its_style_heads():
+    """With autograd recording, the style heads run block by block (the in-place products cannot be differentiated)."""
+    encoder = _randomised(Encoder4Editing(50, "ir_se", 64), 52)
+    x = torch.randn(1, 3, 64, 64, generator=_seeded(19), requires_grad=True)
+    with torch.no_grad():
+        inference = encoder(x)
+    codes = encoder(x)
+    codes.square().sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    torch.testing.assert_close(codes.detach(), inference, atol=ATOL * max(1.0, inference.abs().max().item()), rtol=0)

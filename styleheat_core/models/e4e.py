@@ -41,9 +41,11 @@ def style_tier(blocks: list[GradualStyleBlock], x: torch.Tensor) -> torch.Tensor
     On the CPU the blocks advance together, one level at a time: each level unfolds its input once
     (im2col; at the first level all blocks read the same features), and each block's weight
     multiplies its own rows of it straight into its slice of the level's output, bias added in the
-    same product. No stacked copy of the weights is made. Equal to running the blocks one by one.
+    same product. No stacked copy of the weights is made. Equal to running the blocks one by one,
+    which is what runs elsewhere and wherever autograd records.
     """
-    if x.device.type != "cpu":
+    recording = torch.is_grad_enabled() and (x.requires_grad or any(p.requires_grad for block in blocks for p in block.parameters()))
+    if x.device.type != "cpu" or recording:
         return torch.stack([block(x) for block in blocks], dim=1)
     batch, count, channels = x.shape[0], len(blocks), blocks[0].out_c
     for level in range(len(blocks[0].convs) // 2):
