@@ -6,7 +6,8 @@ For each length a fresh server (tests' recipe-weight checkpoints: every network 
 the graph on the 640x896 portrait and a driving video of that many 512² frames with sound (the real
 talking clip, looped). Reported: the server process's peak RSS before 3DMM Extract starts (server,
 Deep3D), the peak from then on (VmHWM reset through /proc/PID/clear_refs: extraction, the other
-loaders, inversion, Render Video), and the lifetime peak.
+loaders, inversion, Render Video), and the lifetime peak; and, to say where a difference between
+lengths arises, the largest resident set sampled (every 0.5 s) while each node executed.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 import platform
 import sys
 import tempfile
+import threading
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -62,6 +64,28 @@ def looped_video(target: Path, frames: int) -> Path:
     return target
 
 
+class NodePeaks:
+    """The server's VmRSS sampled every `interval` seconds while a prompt runs, the largest sample per executing node."""
+
+    def __init__(self, server: ComfyUIServer, prompt_id: str, interval: float = 0.5):
+        self.peaks: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, args=(server, prompt_id, interval), daemon=True)
+        self._thread.start()
+
+    def _sample(self, server: ComfyUIServer, prompt_id: str, interval: float) -> None:
+        while not self._stop.wait(interval):
+            executing = server.events(prompt_id, "executing")
+            node = executing[-1].get("node") if executing else None
+            if node is not None:
+                self.peaks[node] = max(self.peaks.get(node, 0), status_kib("VmRSS", server.process.pid) * 1024)
+
+    def stop(self) -> dict[str, int]:
+        self._stop.set()
+        self._thread.join()
+        return self.peaks
+
+
 def measure(frames: int) -> dict:
     graph = json.loads(WORKFLOW.read_text())
     with tempfile.TemporaryDirectory(prefix="styleheat-bench-") as base:
@@ -72,11 +96,13 @@ def measure(frames: int) -> dict:
             pid = server.process.pid
             start = time.perf_counter()
             prompt_id = server.queue(graph)
+            sampler = NodePeaks(server, prompt_id)
             while not any(e.get("node") == EXTRACT_NODE for e in server.events(prompt_id, "executing")):
                 time.sleep(0.05)
             loaded = status_kib("VmHWM", pid) * 1024
             reset_peak(pid)
             entry = server.wait(prompt_id, timeout=48 * 3600)
+            node_peaks = sampler.stop()
             seconds = time.perf_counter() - start
             if entry["status"]["status_str"] != "success":
                 raise RuntimeError(error_message(entry))
@@ -85,7 +111,11 @@ def measure(frames: int) -> dict:
             after_loading = status_kib("VmHWM", pid) * 1024
         finally:
             server.stop()
-    return {"frames": frames, "written": written, "peak_loading": loaded, "peak_after_loading": after_loading, "lifetime_peak": max(loaded, after_loading), "seconds": seconds}
+    by_node = {f"{node} {graph[node]['class_type']}": peak for node, peak in node_peaks.items()}
+    return {
+        "frames": frames, "written": written, "peak_loading": loaded, "peak_after_loading": after_loading,
+        "lifetime_peak": max(loaded, after_loading), "seconds": seconds, "node_peaks": by_node,
+    }
 
 
 def main(argv: list[str]) -> None:
@@ -101,6 +131,10 @@ def main(argv: list[str]) -> None:
             f"| {r['frames']} | {r['written']} | {r['peak_loading'] / MIB:.0f} MiB | {r['peak_after_loading'] / MIB:.0f} MiB "
             f"| {r['lifetime_peak'] / MIB:.0f} MiB | {r['seconds'] / 60:.0f} min ({r['seconds'] / r['frames']:.2f} s/frame) |"
         )
+    print("| node | " + " | ".join(f"largest sampled RSS, {r['frames']} frames" for r in results) + " |")
+    print("|---" * (len(results) + 1) + "|")
+    for node in results[0]["node_peaks"]:
+        print(f"| {node} | " + " | ".join(f"{r['node_peaks'].get(node, 0) / MIB:.0f} MiB" for r in results) + " |")
     for line in growth_lines(results, {"peak_after_loading": "from 3DMM Extract on", "lifetime_peak": "lifetime"}):
         print(line)
 
