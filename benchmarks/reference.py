@@ -16,10 +16,10 @@ import contextlib
 from collections.abc import Iterator
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from styleheat_core.models.calibrator import refinement_from_official
+from styleheat_core.models.ops import resize
 from styleheat_core.models.stylegan2 import Generator
 from styleheat_core.pipeline.forward import MotionNetworks, predict_motion, render_warped, warp_feature
 from styleheat_core.pipeline.image_format import network_to_image
@@ -30,21 +30,17 @@ from tests.support.official_ops import official_ops
 IMSIZE = 1024  # the official demo's `imsize`: its resizes are computed even though they keep 1024²
 
 
-def _official_resize(image: torch.Tensor) -> torch.Tensor:
-    return F.interpolate(image, size=(IMSIZE, IMSIZE), mode="bilinear", align_corners=False)
-
-
 @torch.no_grad()
 def reference_frame(generator: Generator, nets: MotionNetworks, source: Inversion, window: torch.Tensor) -> torch.Tensor:
     """One raw 1024² frame as official `StyleHEAT.forward` computes it, extra pass included (call inside `official_ops()`)."""
     motion = predict_motion(nets.video_warper, source.image256, window)
     warped = warp_feature(source.feature, motion.grids)
-    _official_resize(render_warped(generator, source, motion))  # video_warp_img: computed, never used
+    resize(render_warped(generator, source, motion), IMSIZE)  # video_warp_img: computed, never used
     refinement = refinement_from_official(nets.calibrator(warped, motion.descriptor))
     fake = generator(
         source.w_plus, inversion_condition=source.condition, f_condition=source.feature, grids=motion.grids, refinement=refinement
     ).image
-    return _official_resize(fake)
+    return resize(fake, IMSIZE)
 
 
 @contextlib.contextmanager

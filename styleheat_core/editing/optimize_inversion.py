@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 import torch
-import torch.nn.functional as F
 
+from ..models.ops import resize
 from ..models.stylegan2 import Generator
 from .early_stop import EarlyStop, Plateau
 from .inversion_loss import InversionLoss
@@ -61,7 +61,7 @@ def optimize_inversion(
     `early_stop` ends the run once the total loss has stopped improving."""
     if steps < 1:
         raise ValueError(f"optimisation needs at least 1 step; got {steps}")
-    target = F.interpolate(image256, (OUTPUT_SIZE, OUTPUT_SIZE), mode="bilinear", align_corners=False)
+    target = resize(image256, OUTPUT_SIZE)
     rows = [w_plus[0, i].detach().clone().requires_grad_(i >= FIRST_OPTIMISED_ROW) for i in range(w_plus.shape[1])]
     feature_init = f_init.detach()
     feature = f_init.detach().clone().requires_grad_(True)
@@ -84,5 +84,5 @@ def optimize_inversion(
         if plateau is not None and plateau.update(float(total.detach())):
             stop_reason = "plateau"
             break
-    image256_out = F.interpolate(image.detach(), (256, 256), mode="bilinear", align_corners=False)
+    image256_out = resize(image.detach(), 256)
     return OptimizationResult(current.detach(), feature.detach(), image256_out, steps_run, stop_reason)

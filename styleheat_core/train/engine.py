@@ -25,6 +25,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset
 
 from ..io.atomic import atomic_path, atomic_write_text
+from ..models.ops import resize
 from .checkpoint import load_checkpoint, resolve_resume, save_checkpoint
 from .data import StepBatches
 
@@ -122,7 +123,7 @@ def _mean_over_processes(values: dict[str, float], process: Process) -> dict[str
 def save_grid(path: Path, columns: list[torch.Tensor]) -> None:
     """Rows = the first samples of the batch, columns = the stage's images; written as PNG."""
     size = columns[0].shape[-1]
-    resized = [torch.nn.functional.interpolate(c[:SAMPLE_ROWS].float(), size=(size, size), mode="bilinear", align_corners=False) for c in columns]
+    resized = [resize(c[:SAMPLE_ROWS].float(), size) for c in columns]
     grid = torch.cat([torch.cat(list(c), dim=2) for c in zip(*resized)], dim=1)
     image = ((grid.clamp(-1, 1) + 1) * 127.5).round().byte().permute(1, 2, 0).cpu().numpy()
     path.parent.mkdir(parents=True, exist_ok=True)

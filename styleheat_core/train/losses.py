@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..models.ops import resize
+
 # 68-landmark ranges and padding (pixels at 512) of the official get_landmark_bbox: mouth, left eye, right eye, nose.
 REGIONS = ((48, 68, 8), (36, 42, 15), (42, 48, 15), (27, 36, 8))
 REFERENCE_SIZE = 512
@@ -78,5 +80,5 @@ def generator_gan_loss(discriminator: nn.Module, fake: torch.Tensor, size: int) 
     The official trainer calls basicsr's wgan_softplus with target_is_real=False, i.e. softplus(D(fake)),
     which rewards fakes the discriminator rejects; the paper's adversarial term is softplus(-D(fake)).
     """
-    resized = F.interpolate(fake, size=(size, size), mode="bilinear", align_corners=False)
+    resized = resize(fake, size)
     return GAN_INNER_WEIGHT * F.softplus(-discriminator(resized)).mean()

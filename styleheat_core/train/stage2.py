@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from ..models.ops import resize
 from ..models.perceptual import PerceptualLoss
 from ..models.stylegan2 import Generator
 from ..pipeline.forward import MotionNetworks, render_frames, render_warped
@@ -48,10 +48,6 @@ class FrozenNetworks:
     invert: Callable[[torch.Tensor], Inversion]
     discriminator: nn.Module
     discriminator_size: int = 256
-
-
-def _resize(image: torch.Tensor, size: int) -> torch.Tensor:
-    return F.interpolate(image, size=(size, size), mode="bilinear", align_corners=False)
 
 
 class CalibrationStage:
@@ -96,8 +92,8 @@ class CalibrationStage:
             "input": aligned,
             "real": torch.cat([batch["target_image"], batch["source_image"]]),
             "landmarks": torch.cat([batch["target_landmarks"], batch["source_landmarks"]]),
-            "warped": _resize(warped, self.image_size),
-            "fake": _resize(fake, self.image_size),
+            "warped": resize(warped, self.image_size),
+            "fake": resize(fake, self.image_size),
         }
 
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor], step: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
