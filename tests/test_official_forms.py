@@ -17,6 +17,7 @@ from styleheat_core.models import ir_blocks, ops, pirender, resnet
 from styleheat_core.models.calibrator import CalibrationNet, ConvUpLayer, ResUpBlock
 from styleheat_core.models.discriminator import Discriminator
 from styleheat_core.models.e4e import Encoder4Editing, GradualStyleBlock
+from styleheat_core.models.modulation import FeatureModulation
 from styleheat_core.models.stylegan2 import Generator, ModulatedConv2d, StyledConv, ToRGB
 from tests.support.official_ops import OFFICIAL_FORWARDS, official_ops, upfirdn2d_native
 from tests.test_ops import _reference_upfirdn2d
@@ -166,6 +167,32 @@ def test_quarter_size_rendering_equals_the_official_render_and_resize():
         assert fast[clamp].shape == official[clamp].shape == (2, 3, 32, 32)
         torch.testing.assert_close(fast[clamp], official[clamp], atol=tolerance, rtol=0)
     torch.testing.assert_close(per_sample, official[True], atol=tolerance, rtol=0)
+
+
+@torch.no_grad()
+def test_renderings_sharing_the_layers_below_the_feature_equal_full_official_renderings():
+    """The inversion's two renderings of one code share `below_feature`; each equals a full official rendering,
+    the conditioned one included, and the shared layers are not changed by the first rendering."""
+    torch.manual_seed(2)
+    g = _randomised(Generator(128, style_dim=32, n_mlp=2, channel_multiplier=1), 72).eval()
+    w = torch.randn(1, g.n_latent, g.style_dim, generator=_seeded(19))
+    channels = g.channels[64]
+    condition = FeatureModulation(0.3 * torch.randn(1, channels, 64, 64, generator=_seeded(20)), 0.3 * torch.randn(1, channels, 64, 64, generator=_seeded(21)))
+    below = g.below_feature(w)
+    kept = below.feature.clone()
+    shared = [g(w, output_size=32, clamp=True, below=below), g(w, inversion_condition=condition, output_size=32, clamp=True, below=below)]
+    assert torch.equal(below.feature, kept)
+    poisoned = below._replace(feature=torch.zeros_like(below.feature), skip=torch.zeros_like(below.skip))
+    g.memory_format = torch.contiguous_format
+    try:
+        with official_ops():  # the official way renders every layer each time, whatever `below` it is handed
+            official = [g(w, output_size=32, clamp=True, below=poisoned), g(w, inversion_condition=condition, output_size=32, clamp=True, below=poisoned)]
+    finally:
+        g.memory_format = None
+    assert not torch.allclose(official[0].image, official[1].image, atol=1e-3)
+    for fast, reference in zip(shared, official, strict=True):
+        torch.testing.assert_close(fast.image, reference.image, atol=ATOL, rtol=0)
+        torch.testing.assert_close(fast.f_latent, reference.f_latent, atol=ATOL * reference.f_latent.abs().max().item(), rtol=0)
 
 
 @torch.no_grad()

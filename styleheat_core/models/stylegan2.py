@@ -7,7 +7,7 @@ exist only so that official checkpoints load strictly.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import torch
@@ -43,6 +43,14 @@ class SynthesisOutput(NamedTuple):
 
     image: torch.Tensor
     f_latent: torch.Tensor | None
+
+
+class BelowFeature(NamedTuple):
+    """What the layers below the 64x64 feature make of a W+ code: the 64x64 up-convolution's output, before
+    any of StyleHEAT's conditions, and the RGB image accumulated up to 32x32."""
+
+    feature: torch.Tensor
+    skip: torch.Tensor
 
 
 class PixelNorm(nn.Module):
@@ -308,16 +316,26 @@ class Generator(nn.Module):
         self.memory_format: torch.memory_format | None = None
         self.high_resolution_frames: int | None = None
 
-    def _stage(
-        self, stage: int, out: torch.Tensor, skip: torch.Tensor, codes: torch.Tensor, at_feature: Callable[[torch.Tensor], torch.Tensor] | None = None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """One synthesis stage (up-conv, conv, to-RGB) on W+ rows 1 + 2*stage on; `at_feature` takes the up-conv's output."""
+    def _stage(self, stage: int, out: torch.Tensor, skip: torch.Tensor, codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One synthesis stage (up-conv, conv, to-RGB) on W+ rows 1 + 2*stage on."""
         index = 1 + 2 * stage
         out = self.convs[2 * stage](out, codes[:, index])
-        if at_feature is not None:
-            out = at_feature(out)
         out = self.convs[2 * stage + 1](out, codes[:, index + 1])
         return out, self.to_rgbs[stage](out, codes[:, index + 2], skip)
+
+    def _layout(self, w_plus: torch.Tensor) -> torch.memory_format:
+        if w_plus.dim() != 3 or w_plus.shape[1] != self.n_latent:
+            raise ValueError(f"W+ codes must have shape (B, {self.n_latent}, {self.style_dim}); got {tuple(w_plus.shape)}")
+        return self.memory_format or (torch.channels_last if w_plus.device.type == "cpu" else torch.contiguous_format)
+
+    def below_feature(self, w_plus: torch.Tensor) -> BelowFeature:
+        """The layers below the 64x64 feature for W+ (B, n_latent, style_dim): the same for every rendering of
+        that code, whatever the conditions at the feature, so renderings of one code can share them."""
+        out = self.conv1(self.input(w_plus.shape[0]).contiguous(memory_format=self._layout(w_plus)), w_plus[:, 0])
+        skip = self.to_rgb1(out, w_plus[:, 1])
+        for stage in range(FEATURE_STAGE):
+            out, skip = self._stage(stage, out, skip, w_plus)
+        return BelowFeature(self.convs[2 * FEATURE_STAGE](out, w_plus[:, 1 + 2 * FEATURE_STAGE]), skip)
 
     def get_latent(self, z: torch.Tensor) -> torch.Tensor:
         """Mapping network z -> w."""
@@ -333,6 +351,7 @@ class Generator(nn.Module):
         refinement: FeatureModulation | None = None,
         output_size: int | None = None,
         clamp: bool = False,
+        below: BelowFeature | None = None,
     ) -> SynthesisOutput:
         """Synthesise from W+ (B, n_latent, style_dim).
 
@@ -345,25 +364,18 @@ class Generator(nn.Module):
         image has batch B. At the 64x64 layer, in the official order: modulate by HFGI's inversion
         condition, record `f_latent`, replace by `f_condition`, warp by each grid, modulate by the
         calibrator's `refinement`. The RGB skip of the lower resolutions is never warped.
+
+        `below` is `below_feature(w_plus)` when the caller already has it (several renderings of one code).
         """
-        if w_plus.dim() != 3 or w_plus.shape[1] != self.n_latent:
-            raise ValueError(f"W+ codes must have shape (B, {self.n_latent}, {self.style_dim}); got {tuple(w_plus.shape)}")
-        cpu = w_plus.device.type == "cpu"
-        layout = self.memory_format or (torch.channels_last if cpu else torch.contiguous_format)
-        out = self.conv1(self.input(w_plus.shape[0]).contiguous(memory_format=layout), w_plus[:, 0])
-        skip = self.to_rgb1(out, w_plus[:, 1])
-        f_latent = None
-
-        def at_feature(feature: torch.Tensor) -> torch.Tensor:
-            nonlocal f_latent
-            f_latent, feature = feature_stage(feature, inversion_condition, f_condition, grids, refinement)
-            return feature.contiguous(memory_format=layout)
-
-        for stage in range(FEATURE_STAGE + 1):
-            out, skip = self._stage(stage, out, skip, w_plus, at_feature if stage == FEATURE_STAGE else None)
+        layout = self._layout(w_plus)
+        below = self.below_feature(w_plus) if below is None else below
+        f_latent, feature = feature_stage(below.feature, inversion_condition, f_condition, grids, refinement)
+        index = 2 + 2 * FEATURE_STAGE
+        out = self.convs[2 * FEATURE_STAGE + 1](feature.contiguous(memory_format=layout), w_plus[:, index])
+        skip = self.to_rgbs[FEATURE_STAGE](out, w_plus[:, index + 1], below.skip)
         last = len(self.to_rgbs) - 1
         quarter = output_size is not None and 4 * output_size == self.size and last > FEATURE_STAGE
-        step = self.high_resolution_frames or (1 if cpu else out.shape[0])
+        step = self.high_resolution_frames or (1 if w_plus.device.type == "cpu" else out.shape[0])
         pieces = []
         for start in range(0, out.shape[0], step):
             frames = slice(start, start + step)

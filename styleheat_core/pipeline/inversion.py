@@ -18,7 +18,7 @@ from torch import nn
 from ..models.e4e import add_latent_avg
 from ..models.modulation import FeatureModulation
 from ..models.ops import resize
-from ..models.stylegan2 import Generator
+from ..models.stylegan2 import BelowFeature, Generator
 from .handles import module_input
 
 ENCODER_SIZE = 256
@@ -129,17 +129,30 @@ class EncoderNetworks(nn.Module):
         return FeatureModulation(*self.residual_encoder(aligned))
 
 
-def render_for_encoder(generator: Generator, w_plus: torch.Tensor, condition: FeatureModulation | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def render_for_encoder(
+    generator: Generator, w_plus: torch.Tensor, condition: FeatureModulation | None = None, below: BelowFeature | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """StyleGAN rendering clamped to [-1, 1] and resized to 256, plus the recorded 64x64 feature."""
     w_plus = module_input(generator, w_plus)
-    out = generator(w_plus, inversion_condition=None if condition is None else condition.to(w_plus), output_size=ENCODER_SIZE, clamp=True)
+    condition = None if condition is None else condition.to(w_plus)
+    out = generator(w_plus, inversion_condition=condition, output_size=ENCODER_SIZE, clamp=True, below=below)
     return out.image, out.f_latent
 
 
-def decode_with_residual(generator: Generator, encoders: EncoderNetworks, w_plus: torch.Tensor, image256: torch.Tensor, residual: torch.Tensor) -> EncodedInversion:
-    """HFGI decode of a W+ code: its rendering `image256` + the source `residual` -> condition -> re-render."""
+def decode_with_residual(
+    generator: Generator, encoders: EncoderNetworks, w_plus: torch.Tensor, residual: torch.Tensor | None = None, source256: torch.Tensor | None = None
+) -> EncodedInversion:
+    """HFGI decode of a W+ code: render it, take the `residual` (given, or the 256² `source256` minus that
+    rendering), align and encode it into the condition, re-render with it. Both renderings share the layers
+    below the 64x64 feature, where the condition does not reach."""
+    if (residual is None) == (source256 is None):
+        raise ValueError("decode_with_residual needs exactly one of 'residual' and 'source256'")
+    w_plus = module_input(generator, w_plus)
+    below = generator.below_feature(w_plus)
+    image256, _ = render_for_encoder(generator, w_plus, below=below)
+    residual = module_input(generator, source256) - image256 if residual is None else residual
     condition = encoders.condition(residual, image256)
-    reconstruction, feature = render_for_encoder(generator, w_plus, condition)
+    reconstruction, feature = render_for_encoder(generator, w_plus, condition, below)
     return EncodedInversion(w_plus, feature, condition.to(feature), reconstruction, residual)
 
 
@@ -153,9 +166,7 @@ def encoder_input(module: nn.Module, source: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def invert_code(generator: Generator, encoders: EncoderNetworks, image256: torch.Tensor, w_plus: torch.Tensor) -> EncodedInversion:
     """The HFGI half of the inversion: the e4e code `w_plus` of the 256² source `image256`, rendered, its residual encoded."""
-    image256, w_plus = module_input(generator, image256), module_input(generator, w_plus)
-    e4e_image, _ = render_for_encoder(generator, w_plus)
-    return decode_with_residual(generator, encoders, w_plus, e4e_image, image256 - e4e_image)
+    return decode_with_residual(generator, encoders, w_plus, source256=image256)
 
 
 @torch.no_grad()

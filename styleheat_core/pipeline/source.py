@@ -19,7 +19,7 @@ import torch
 from ..editing.schedule import StrengthSchedule
 from ..models.stylegan2 import Generator
 from .handles import ModelHandle
-from .inversion import EncodedInversion, EncoderNetworks, Inversion, decode_with_residual, render_for_encoder, stack_inversions
+from .inversion import EncodedInversion, EncoderNetworks, Inversion, decode_with_residual, stack_inversions
 
 # (w_plus (B,18,512), strength) -> edited w_plus
 WPlusEdit = Callable[[torch.Tensor, float], torch.Tensor]
@@ -87,5 +87,4 @@ class SourceLatent:
 
     def _decode(self, w_plus: torch.Tensor) -> EncodedInversion:
         generator, encoders = self.generator.module, self.encoders.module
-        image256, _ = render_for_encoder(generator, w_plus)
-        return decode_with_residual(generator, encoders, w_plus, image256, self.inversion.residual)
+        return decode_with_residual(generator, encoders, w_plus, residual=self.inversion.residual)

@@ -113,6 +113,14 @@ def generator_quarter_stage(
     return F.interpolate(image, size=(image.shape[-2] // 4, image.shape[-1] // 4), mode="bilinear", align_corners=False)
 
 
+_GENERATOR_FORWARD = stylegan2.Generator.forward
+
+
+def generator_forward(self: stylegan2.Generator, w_plus: torch.Tensor, *, below: stylegan2.BelowFeature | None = None, **conditions) -> stylegan2.SynthesisOutput:
+    """The official generator runs every layer on every call: layers shared between renderings (`below`) are recomputed."""
+    return _GENERATOR_FORWARD(self, w_plus, **conditions)
+
+
 def equal_conv2d(self: ops.EqualConv2d, x: torch.Tensor) -> torch.Tensor:
     """Official EqualConv2d.forward."""
     return F.conv2d(x, self.weight * self.scale, bias=self.bias, stride=self.stride, padding=self.padding)
@@ -283,6 +291,7 @@ OFFICIAL_FORWARDS: dict[type[nn.Module], Callable[..., torch.Tensor]] = {
 OFFICIAL_METHODS: dict[tuple[type[nn.Module], str], Callable[..., torch.Tensor]] = {
     **{(cls, "forward"): forward for cls, forward in OFFICIAL_FORWARDS.items()},
     (stylegan2.Generator, "_quarter_stage"): generator_quarter_stage,
+    (stylegan2.Generator, "forward"): generator_forward,
 }
 # Module-level functions of `ops` -> their official CPU forms.
 OFFICIAL_FUNCTIONS: dict[str, Callable[..., torch.Tensor]] = {
