@@ -30,7 +30,7 @@ class Speech:
         return len(self.samples) / SAMPLE_RATE
 
 
-def _channels_by_samples(waveform: Any) -> np.ndarray | torch.Tensor:
+def channels_by_samples(waveform: Any) -> np.ndarray | torch.Tensor:
     """A (C, T) view of the input: AUDIO's [B, C, T] (B must be 1), [C, T] or [T]."""
     if isinstance(waveform, torch.Tensor):
         data = waveform.detach()
@@ -80,7 +80,7 @@ def speech_16k(audio: Mapping[str, Any] | np.ndarray | torch.Tensor, sample_rate
     rate = float(sample_rate)
     if not np.isfinite(rate) or rate <= 0:
         raise ValueError(f"audio sample rate must be a positive number of Hz; got {sample_rate}")
-    data = _channels_by_samples(waveform)
+    data = channels_by_samples(waveform)
     total = data.shape[1]
     chunk = int(CHUNK_SECONDS * rate)
     if rate == SAMPLE_RATE:

@@ -12,7 +12,7 @@ from typing import Iterator, Mapping, Protocol, Sequence
 import numpy as np
 import torch
 
-from ..audio.waveform import _channels_by_samples
+from ..audio.waveform import channels_by_samples
 from ..io.sound import ArraySound, SoundSource, sound_from
 from ..io.video_writer import VideoFormat, VideoWriter, check_sound_covers
 from ..models.stylegan2 import Generator
@@ -122,7 +122,7 @@ def sound_of_audio(audio: Mapping) -> ArraySound:
     """A ComfyUI AUDIO dict {"waveform": [1, C, T], "sample_rate"} as the writer's sound source (one clip, finite samples)."""
     if "waveform" not in audio or "sample_rate" not in audio:
         raise ValueError(f"AUDIO must be a dict with 'waveform' and 'sample_rate'; got keys {sorted(audio)}")
-    samples = _channels_by_samples(audio["waveform"])
+    samples = channels_by_samples(audio["waveform"])
     samples = samples.float().cpu().numpy() if isinstance(samples, torch.Tensor) else np.asarray(samples, dtype=np.float32)
     return ArraySound(samples, int(audio["sample_rate"]))
 
