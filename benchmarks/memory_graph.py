@@ -7,7 +7,8 @@ the graph on the 640x896 portrait and a driving video of that many 512² frames 
 talking clip, looped). Reported: the server process's peak RSS before 3DMM Extract starts (server,
 Deep3D), the peak from then on (VmHWM reset through /proc/PID/clear_refs: extraction, the other
 loaders, inversion, Render Video), and the lifetime peak; and, to say where a difference between
-lengths arises, the largest resident set sampled (every 0.5 s) while each node executed.
+lengths arises, the largest resident set sampled (every 0.5 s) while each node executed, and Render
+Video's smallest and largest samples in ten equal runs of its frames (flat when nothing accumulates).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from tests.support.model_folder import recipe_model_folder  # noqa: E402
 from tests.support.preprocess import PORTRAIT, TALKING_VIDEO  # noqa: E402
 
 EXTRACT_NODE = "10"
+RENDER_NODE = "14"
 
 
 def looped_video(target: Path, frames: int) -> Path:
@@ -65,25 +67,41 @@ def looped_video(target: Path, frames: int) -> Path:
 
 
 class NodePeaks:
-    """The server's VmRSS sampled every `interval` seconds while a prompt runs, the largest sample per executing node."""
+    """The server's VmRSS sampled every `interval` seconds while a prompt runs: the largest sample per executing
+    node, and Render Video's samples by frames done (its resting level between chunks and its peaks)."""
 
-    def __init__(self, server: ComfyUIServer, prompt_id: str, interval: float = 0.5):
+    def __init__(self, server: ComfyUIServer, prompt_id: str, render_node: str, interval: float = 0.5):
         self.peaks: dict[str, int] = {}
+        self.render_samples: list[tuple[int, int]] = []
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, args=(server, prompt_id, interval), daemon=True)
+        self._thread = threading.Thread(target=self._sample, args=(server, prompt_id, render_node, interval), daemon=True)
         self._thread.start()
 
-    def _sample(self, server: ComfyUIServer, prompt_id: str, interval: float) -> None:
+    def _sample(self, server: ComfyUIServer, prompt_id: str, render_node: str, interval: float) -> None:
         while not self._stop.wait(interval):
             executing = server.events(prompt_id, "executing")
             node = executing[-1].get("node") if executing else None
-            if node is not None:
-                self.peaks[node] = max(self.peaks.get(node, 0), status_kib("VmRSS", server.process.pid) * 1024)
+            if node is None:
+                continue
+            rss = status_kib("VmRSS", server.process.pid) * 1024
+            self.peaks[node] = max(self.peaks.get(node, 0), rss)
+            if node == render_node:
+                progress = [e for e in server.events(prompt_id, "progress") if e.get("node") == render_node]
+                self.render_samples.append((int(progress[-1]["value"]) if progress else 0, rss))
 
     def stop(self) -> dict[str, int]:
         self._stop.set()
         self._thread.join()
         return self.peaks
+
+    def render_bands(self, frames: int, bands: int = 10) -> list[tuple[int, int, int]]:
+        """(first frame, smallest, largest sampled RSS) for `bands` equal runs of Render Video's frames."""
+        width = max(1, -(-frames // bands))
+        grouped: dict[int, list[int]] = {}
+        for done, rss in self.render_samples:
+            if done < frames:
+                grouped.setdefault(done // width * width, []).append(rss)
+        return [(start, min(values), max(values)) for start, values in sorted(grouped.items())]
 
 
 def measure(frames: int) -> dict:
@@ -96,7 +114,7 @@ def measure(frames: int) -> dict:
             pid = server.process.pid
             start = time.perf_counter()
             prompt_id = server.queue(graph)
-            sampler = NodePeaks(server, prompt_id)
+            sampler = NodePeaks(server, prompt_id, RENDER_NODE)
             while not any(e.get("node") == EXTRACT_NODE for e in server.events(prompt_id, "executing")):
                 time.sleep(0.05)
             loaded = status_kib("VmHWM", pid) * 1024
@@ -115,6 +133,7 @@ def measure(frames: int) -> dict:
     return {
         "frames": frames, "written": written, "peak_loading": loaded, "peak_after_loading": after_loading,
         "lifetime_peak": max(loaded, after_loading), "seconds": seconds, "node_peaks": by_node,
+        "render_bands": sampler.render_bands(frames),
     }
 
 
@@ -135,6 +154,10 @@ def main(argv: list[str]) -> None:
     print("|---" * (len(results) + 1) + "|")
     for node in results[0]["node_peaks"]:
         print(f"| {node} | " + " | ".join(f"{r['node_peaks'].get(node, 0) / MIB:.0f} MiB" for r in results) + " |")
+    for r in results:
+        print(f"Render Video, {r['frames']} frames: | frames from | smallest sampled RSS (resting between chunks) | largest sampled RSS |")
+        for start, smallest, largest in r["render_bands"]:
+            print(f"| {start} | {smallest / MIB:.0f} MiB | {largest / MIB:.0f} MiB |")
     for line in growth_lines(results, {"peak_after_loading": "from 3DMM Extract on", "lifetime_peak": "lifetime"}):
         print(line)
 
