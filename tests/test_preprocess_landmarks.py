@@ -2,12 +2,22 @@
 
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 
-from styleheat_core.preprocess.images import to_rgb_uint8
-from styleheat_core.preprocess.landmarks import NoFaceError, default_backend, detect_landmarks, dlib_model_dir, iter_landmarks
+from styleheat_core.preprocess.images import MIN_SIDE, to_rgb_uint8
+from styleheat_core.preprocess.landmarks import (
+    DlibBackend,
+    Face,
+    NoFaceError,
+    default_backend,
+    detect_landmarks,
+    dlib_model_dir,
+    iter_landmarks,
+)
 from styleheat_core.preprocess.video_io import iter_video_frames
 from tests.support.preprocess import DRIVING_VIDEO, FFHQ_PORTRAIT, PORTRAIT, TALKING_VIDEO, needs_media, rgb, two_face_canvas
 
@@ -108,3 +118,68 @@ def test_bad_images_are_refused_with_what_to_change():
         to_rgb_uint8([[0]])
     rgba = np.zeros((40, 40, 4), np.uint8)
     assert to_rgb_uint8(rgba).min() == 255  # transparent pixels composite over white
+
+
+class NumberedFaces:
+    """A backend whose one face per frame carries the frame's first pixel value in its points; records the threads it ran on."""
+
+    identity = "numbered"
+
+    def __init__(self, detect_threads: int | None = None):
+        if detect_threads is not None:
+            self.detect_threads = detect_threads
+        self.threads: set[str] = set()
+
+    def detect(self, image: np.ndarray) -> list[Face]:
+        self.threads.add(threading.current_thread().name)
+        return [Face((0.0, 0.0, 8.0, 8.0), np.full((68, 2), float(image[0, 0, 0])))]
+
+
+def numbered_frames(count: int, pulled: list[int]):
+    for index in range(count):
+        pulled.append(index)
+        yield np.full((MIN_SIDE, MIN_SIDE, 3), index, dtype=np.uint8)
+
+
+@pytest.mark.parametrize("threads", [None, 1, 3])
+def test_frames_detected_in_threads_come_back_in_order_and_stream(threads):
+    backend, pulled = NumberedFaces(threads), []
+    stream = iter_landmarks(numbered_frames(40, pulled), backend)
+    first = next(stream)
+    assert first.index == 0 and first.points[0, 0] == 0
+    assert len(pulled) == (threads or 1)  # one group of frames is read ahead of the consumer, no more
+    rest = list(stream)
+    assert [t.index for t in rest] == list(range(1, 40))
+    assert [t.points[0, 0] for t in rest] == list(range(1, 40))
+    on_main_thread = backend.threads == {threading.main_thread().name}
+    assert on_main_thread == (threads in (None, 1))
+
+
+@needs_media
+def test_threaded_detection_finds_exactly_what_one_thread_finds():
+    frames = list(iter_video_frames(DRIVING_VIDEO, 12))
+    backend = DlibBackend()
+    assert backend.detect_threads >= 1
+    backend.detect_threads = 3
+    threaded = list(iter_landmarks(frames, backend))
+    backend.detect_threads = 1
+    alone = list(iter_landmarks(frames, backend))
+    assert [t.index for t in threaded] == list(range(12))
+    for a, b in zip(threaded, alone):
+        np.testing.assert_array_equal(a.points, b.points)
+    assert not np.array_equal(threaded[0].points, threaded[11].points)
+
+
+@needs_media
+def test_concurrent_detections_find_what_one_at_a_time_finds():
+    # One shared dlib HOG detector misses faces when two threads use it at once; each thread has its own.
+    face, backend = rgb(PORTRAIT), DlibBackend()
+    images = [face, np.full_like(face, 90), face, face[::-1].copy()] * 3
+    alone = [backend.detect(image) for image in images]
+    with ThreadPoolExecutor(4) as pool:
+        together = list(pool.map(backend.detect, images))
+    assert [len(f) for f in together] == [len(f) for f in alone] == [1, 0, 1, 0] * 3
+    for a, b in zip(together, alone):
+        for x, y in zip(a, b):
+            assert x.box == y.box
+            np.testing.assert_array_equal(x.points, y.points)

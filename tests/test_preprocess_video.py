@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from styleheat_core.preprocess.ffhq_align import ffhq_quad
 from styleheat_core.preprocess.temporal import smooth_sequence
@@ -53,7 +54,9 @@ def test_streamed_frames_give_the_same_crops_as_an_array():
     def stream():
         yield from iter_video_frames(TALKING_VIDEO, 20)
 
+    threads = torch.get_num_threads()
     from_stream = crop_video(stream(), CropOptions(mode="tracked", smoothing=3.0, size=128))
+    assert torch.get_num_threads() == threads  # the crops ran on one torch thread beside the detection threads, then restored
     from_array = crop_video(np.stack(list(stream())), CropOptions(mode="tracked", smoothing=3.0, size=128))
     assert from_stream.crops.shape == (20, 128, 128, 3)
     np.testing.assert_array_equal(from_stream.crops, from_array.crops)

@@ -13,7 +13,7 @@ from torch import nn
 
 from styleheat_core.models.flow import flow_to_grid
 from styleheat_core.models.modulation import FeatureModulation
-from styleheat_core.models.stylegan2 import Generator
+from styleheat_core.models.stylegan2 import FEATURE_STAGE, Generator, ModulatedConv2d
 from styleheat_core.pipeline.forward import FrameMotion, calibrate, render_frames, shared_code
 from styleheat_core.pipeline.inversion import OptimizedInversion
 
@@ -85,3 +85,26 @@ def test_shared_code_keeps_one_row_only_when_all_rows_are_equal():
     assert shared_code(w.repeat(3, 1, 1)).shape[0] == 1
     different = torch.cat([w, w + 1e-6, w])
     assert shared_code(different) is different
+
+
+@torch.no_grad()
+@pytest.mark.parametrize("codes", [1, FRAMES], ids=["shared-code", "code-per-frame"])
+def test_frames_sharing_a_code_modulate_each_weight_once(generator, codes, monkeypatch):
+    # One frame at a time above 64x64 (the CPU default): with one code for all frames, each layer's weight is
+    # modulated once per render, not once per frame; codes that differ per frame are modulated per frame.
+    monkeypatch.setattr(generator, "high_resolution_frames", 1)
+    source = _source(generator, codes).expand(FRAMES) if codes == 1 else _source(generator, codes)
+    modulated = []
+    original = ModulatedConv2d.modulated_weight
+    monkeypatch.setattr(ModulatedConv2d, "modulated_weight", lambda self, style, gain=1.0: modulated.append(self) or original(self, style, gain))
+    _render(generator, None, source, _motion())
+    above = _above_feature_layers(generator)
+    assert len(above) == 3  # the 128x128 stage of this generator
+    assert sum(m not in above for m in modulated) == 2 + 3 * (FEATURE_STAGE + 1)  # the 4x4 layers and the stages up to 64x64, once each
+    assert sum(m in above for m in modulated) == len(above) * (1 if codes == 1 else FRAMES)
+
+
+def _above_feature_layers(generator: Generator) -> set[ModulatedConv2d]:
+    """The modulated convolutions that run one frame at a time: every stage above the 64x64 one."""
+    stages = range(FEATURE_STAGE + 1, len(generator.to_rgbs))
+    return {layer.conv for stage in stages for layer in (generator.convs[2 * stage], generator.convs[2 * stage + 1], generator.to_rgbs[stage])}

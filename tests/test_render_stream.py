@@ -12,7 +12,7 @@ from styleheat_core.io.sound import ArraySound
 from styleheat_core.io.video_writer import VideoFormat, VideoWriter, partial_path
 from styleheat_core.pipeline.decode import check_image_fits, decode_video, frame_range
 from styleheat_core.pipeline.frame_clock import choose_fps
-from styleheat_core.pipeline.image_format import image_to_uint8
+from styleheat_core.pipeline.image_format import image_to_uint8, network_to_image
 from styleheat_core.pipeline.render import ImageFrames, PasteBackPlan, VideoFrames, render_to_file, sound_of_audio
 from styleheat_core.preprocess.ffhq_align import AlignTransform
 from styleheat_core.preprocess.paste_back import paste_back_batch
@@ -139,3 +139,19 @@ def test_fps_comes_from_the_motion_and_an_override_warns_what_drifts(caplog):
     assert "differs from the motion's 30 fps" in record.message and "12.00 s instead of 10.00 s" in record.message and "drifts by up to 2.00 s" in record.message
     with pytest.raises(ValueError, match="fps must be a frame rate"):
         choose_fps(30.0, -3.0, 10, "Render Video")
+
+
+def test_chunks_reuse_the_layers_below_the_feature_and_equal_frames_rendered_alone(monkeypatch):
+    # The unedited source's code is the same for every chunk: the renderer runs the generator's layers below
+    # 64x64 once for the whole video, and every chunk equals the same frames rendered on their own.
+    generator, features = tiny_generator(), tiny_features(7)
+    alone = [features.frames(generator, list(range(start, min(start + 3, 7)))) for start in range(0, 7, 3)]
+    calls = []
+    below_feature = type(generator).below_feature
+    monkeypatch.setattr(type(generator), "below_feature", lambda self, w_plus: calls.append(w_plus.shape) or below_feature(self, w_plus))
+    video = decode_video(generator, features, size=256, chunk_size=3)
+    assert calls == [(1, generator.n_latent, generator.style_dim)]
+    expected = torch.cat([network_to_image(chunk, 256) for chunk in alone])
+    assert video.shape == (7, 256, 256, 3)
+    assert torch.equal(video, expected)
+    assert not torch.equal(video[0], video[3])

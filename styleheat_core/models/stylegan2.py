@@ -7,7 +7,8 @@ exist only so that official checkpoints load strictly.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import NamedTuple
 
 import torch
@@ -53,6 +54,18 @@ class BelowFeature(NamedTuple):
     skip: torch.Tensor
 
 
+class SynthesisStage(NamedTuple):
+    """One synthesis stage (up-conv, conv, to-RGB) with its weights modulated for a code: (features, RGB skip) -> both, one resolution up."""
+
+    up: Callable[[torch.Tensor], torch.Tensor]
+    conv: Callable[[torch.Tensor], torch.Tensor]
+    to_rgb: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+    def __call__(self, out: torch.Tensor, skip: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self.conv(self.up(out))
+        return out, self.to_rgb(out, skip)
+
+
 class PixelNorm(nn.Module):
     """Normalise each latent vector to unit root-mean-square."""
 
@@ -67,7 +80,9 @@ class ModulatedConv2d(nn.Module):
     over the batch elsewhere) or a single row shared by the whole batch (one modulated weight, a
     plain conv over the batch). `forward(x, style, gain, bias,
     negative_slope)` returns gain * conv(x) + bias, then leaky_relu(negative_slope) if given, all
-    folded into the convolution (into the blur's depthwise convolution when upsampling).
+    folded into the convolution (into the blur's depthwise convolution when upsampling). It is
+    `convolve` with `modulated_weight(style, gain)`: callers that convolve many inputs with one
+    style modulate the weight once.
     """
 
     def __init__(
@@ -104,16 +119,14 @@ class ModulatedConv2d(nn.Module):
         norm = torch.linalg.vector_norm(weight, dim=(2, 3, 4))
         return weight * (gain * torch.rsqrt(norm.square() + 1e-8))[:, :, None, None, None]
 
-    def _weights(self, x: torch.Tensor, style: torch.Tensor, gain: float) -> torch.Tensor:
-        """`modulated_weight` for `style`, which must have one row or one per sample of x."""
-        if style.shape[0] not in (1, x.shape[0]):
-            raise ValueError(f"styles must have one row or one per sample ({x.shape[0]}); got {style.shape[0]}")
-        return self.modulated_weight(style, gain)
-
     def forward(
         self, x: torch.Tensor, style: torch.Tensor, gain: float = 1.0, bias: torch.Tensor | None = None, negative_slope: float | None = None
     ) -> torch.Tensor:
-        weight = self._weights(x, style, gain)
+        return self.convolve(x, self.modulated_weight(style, gain), bias, negative_slope)
+
+    def convolve(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, negative_slope: float | None = None) -> torch.Tensor:
+        """x convolved with `modulated_weight`'s (G, out, in, k, k) weights, G = 1 or x's batch: + bias, then leaky ReLU."""
+        _check_rows(x, weight)
         if weight.shape[0] == 1:
             return self._convolve(x, weight[0], bias, negative_slope)
         if x.device.type == "cpu":  # one plain convolution per sample keeps channels_last (and Winograd) on the CPU
@@ -126,7 +139,7 @@ class ModulatedConv2d(nn.Module):
         """`forward` only at the pixels a 4x bilinear downsizing reads, laid out as `ops.quarter_conv3x3` returns them."""
         if self.upsample or self.kernel_size != 3:
             raise ValueError("only a 3x3 modulated convolution without upsampling can be computed at a quarter of its pixels")
-        weight = self._weights(x, style, gain)
+        weight = _check_rows(x, self.modulated_weight(style, gain))
         if weight.shape[0] == 1:
             return quarter_conv3x3(x, weight[0], bias, negative_slope)
         return torch.cat([quarter_conv3x3(x[i : i + 1], weight[i], bias, negative_slope) for i in range(x.shape[0])])
@@ -153,6 +166,13 @@ class ModulatedConv2d(nn.Module):
         weight = weight.reshape(batch * self.out_channel, in_channel, k, k)
         out = conv2d(x, weight, bias, padding=self.padding, groups=batch, negative_slope=negative_slope)
         return out.view(batch, self.out_channel, *out.shape[-2:])
+
+
+def _check_rows(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """`weight`, after checking that it has one row (from one style) or one per sample of x."""
+    if weight.shape[0] not in (1, x.shape[0]):
+        raise ValueError(f"styles must have one row or one per sample ({x.shape[0]}); got {weight.shape[0]}")
+    return weight
 
 
 class NoiseInjection(nn.Module):
@@ -192,7 +212,12 @@ class StyledConv(nn.Module):
         self.activate = FusedLeakyReLU(out_channel, inplace=True)
 
     def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        return self.conv(x, style, SQRT2, self.activate.bias * SQRT2, self.activate.negative_slope)
+        return self.prepare(style)(x)
+
+    def prepare(self, style: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
+        """This layer with its weight modulated by `style` once: a function of the input (for frames sharing a code)."""
+        bias, slope = self.activate.bias * SQRT2, self.activate.negative_slope
+        return partial(self.conv.convolve, weight=self.conv.modulated_weight(style, SQRT2), bias=bias, negative_slope=slope)
 
     def quarter(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         """`forward` only at the pixels a 4x bilinear downsizing reads (`ModulatedConv2d.quarter`)."""
@@ -210,8 +235,17 @@ class ToRGB(nn.Module):
         self.bias = nn.Parameter(torch.zeros(1, 3, 1, 1))
 
     def forward(self, x: torch.Tensor, style: torch.Tensor, skip: torch.Tensor | None = None) -> torch.Tensor:
-        out = self.conv(x, style, bias=self.bias.view(-1))
-        return out if skip is None else out.add_(self.upsample(skip))
+        return self.prepare(style)(x, skip)
+
+    def prepare(self, style: torch.Tensor) -> Callable[[torch.Tensor, torch.Tensor | None], torch.Tensor]:
+        """This layer with its weight modulated by `style` once: a function of the input and the RGB skip."""
+        weight = self.conv.modulated_weight(style)
+
+        def rgb(x: torch.Tensor, skip: torch.Tensor | None = None) -> torch.Tensor:
+            out = self.conv.convolve(x, weight, bias=self.bias.view(-1))
+            return out if skip is None else out.add_(self.upsample(skip))
+
+        return rgb
 
     def quarter(self, x: torch.Tensor, style: torch.Tensor, skip: torch.Tensor, clamp: bool) -> torch.Tensor:
         """The image downsized 4x (bilinear, as `ops.resize`) from `x`, the features at the pixels that
@@ -316,12 +350,14 @@ class Generator(nn.Module):
         self.memory_format: torch.memory_format | None = None
         self.high_resolution_frames: int | None = None
 
-    def _stage(self, stage: int, out: torch.Tensor, skip: torch.Tensor, codes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """One synthesis stage (up-conv, conv, to-RGB) on W+ rows 1 + 2*stage on."""
+    def _stage(self, stage: int, codes: torch.Tensor) -> SynthesisStage:
+        """Synthesis stage `stage` (up-conv, conv, to-RGB) modulated by W+ rows 1 + 2*stage on."""
         index = 1 + 2 * stage
-        out = self.convs[2 * stage](out, codes[:, index])
-        out = self.convs[2 * stage + 1](out, codes[:, index + 1])
-        return out, self.to_rgbs[stage](out, codes[:, index + 2], skip)
+        return SynthesisStage(
+            self.convs[2 * stage].prepare(codes[:, index]),
+            self.convs[2 * stage + 1].prepare(codes[:, index + 1]),
+            self.to_rgbs[stage].prepare(codes[:, index + 2]),
+        )
 
     def _layout(self, w_plus: torch.Tensor) -> torch.memory_format:
         if w_plus.dim() != 3 or w_plus.shape[1] != self.n_latent:
@@ -334,7 +370,7 @@ class Generator(nn.Module):
         out = self.conv1(self.input(w_plus.shape[0]).contiguous(memory_format=self._layout(w_plus)), w_plus[:, 0])
         skip = self.to_rgb1(out, w_plus[:, 1])
         for stage in range(FEATURE_STAGE):
-            out, skip = self._stage(stage, out, skip, w_plus)
+            out, skip = self._stage(stage, w_plus)(out, skip)
         return BelowFeature(self.convs[2 * FEATURE_STAGE](out, w_plus[:, 1 + 2 * FEATURE_STAGE]), skip)
 
     def get_latent(self, z: torch.Tensor) -> torch.Tensor:
@@ -376,13 +412,15 @@ class Generator(nn.Module):
         last = len(self.to_rgbs) - 1
         quarter = output_size is not None and 4 * output_size == self.size and last > FEATURE_STAGE
         step = self.high_resolution_frames or (1 if w_plus.device.type == "cpu" else out.shape[0])
+        stages = range(FEATURE_STAGE + 1, last if quarter else last + 1)
+        shared = [self._stage(stage, w_plus) for stage in stages] if w_plus.shape[0] == 1 else None  # modulated once for all frames
         pieces = []
         for start in range(0, out.shape[0], step):
             frames = slice(start, start + step)
             piece_out, piece_skip = out[frames], skip if skip.shape[0] == 1 else skip[frames]
             codes = w_plus if w_plus.shape[0] == 1 else w_plus[frames]
-            for stage in range(FEATURE_STAGE + 1, last if quarter else last + 1):
-                piece_out, piece_skip = self._stage(stage, piece_out, piece_skip, codes)
+            for layers in shared or [self._stage(stage, codes) for stage in stages]:
+                piece_out, piece_skip = layers(piece_out, piece_skip)
             if quarter:
                 piece_skip = self._quarter_stage(last, piece_out, piece_skip, codes, clamp)
             pieces.append(piece_skip)

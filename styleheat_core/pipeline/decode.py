@@ -3,14 +3,14 @@ are computed a few frames at a time, so memory does not grow with the video leng
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Iterator
 
 import torch
 
-from ..models.stylegan2 import Generator
+from ..models.stylegan2 import BelowFeature, Generator
 from ..progress import ProgressCallback
-from .forward import MotionNetworks, calibrate, render_frames
+from .forward import MotionNetworks, calibrate, render_frames, shared_below
 from .handles import ModelHandle, unique_handles
 from .image_format import network_to_image
 from .motion import MotionSource
@@ -49,13 +49,35 @@ class WarpedFeatures:
         calibrator = () if self.calibrator is None else (self.calibrator,)
         return unique_handles((*self.latent.models(), *self.motion.models(), *calibrator))
 
-    @torch.no_grad()
     def frames(self, generator: Generator, frames: list[int]) -> torch.Tensor:
-        """Raw 1024² frames (B,3,1024,1024) for these frame indices."""
-        source = self.latent.at_frames(frames, self.num_frames)
-        motion = self.motion.motion(source, frames)
-        refinement = None if self.calibrator is None else calibrate(self.calibrator.module.calibrator, source.feature, motion)
-        return render_frames(generator, source, motion, refinement)
+        """Raw 1024² frames (B,3,1024,1024) for these frame indices (one chunk; `renderer` for many)."""
+        return self.renderer(generator)(frames)
+
+    def renderer(self, generator: Generator) -> "FrameRenderer":
+        """`frames` for chunk after chunk of this video, sharing what the chunks have in common."""
+        return FrameRenderer(self, generator)
+
+
+@dataclass
+class FrameRenderer:
+    """Raw 1024² frames of `features`, chunk by chunk. The generator's layers below 64x64 for the unedited
+    source's code run at the first chunk that needs them and are reused by every later one."""
+
+    features: WarpedFeatures
+    generator: Generator
+    _below: BelowFeature | None = field(default=None, init=False)
+
+    @torch.no_grad()
+    def __call__(self, frames: list[int]) -> torch.Tensor:
+        features = self.features
+        source = features.latent.at_frames(frames, features.num_frames)
+        motion = features.motion.motion(source, frames)
+        refinement = None if features.calibrator is None else calibrate(features.calibrator.module.calibrator, source.feature, motion)
+        below = None
+        if source is features.latent.inversion:  # frames where edits are active re-decode the source per chunk
+            self._below = self._below or shared_below(self.generator, source)
+            below = self._below
+        return render_frames(self.generator, source, motion, refinement, below)
 
 
 def frame_range(total: int, start: int = 0, count: int = 0) -> range:
@@ -104,8 +126,9 @@ def decode_chunks(generator: Generator, features: WarpedFeatures, size: int = 10
     if chunk_size < 1:
         raise ValueError(f"chunk size must be at least 1; got {chunk_size}")
     frames = range(features.num_frames) if frames is None else frames
+    render = features.renderer(generator)
     for start in range(frames.start, frames.stop, chunk_size):
-        yield network_to_image(features.frames(generator, list(range(start, min(start + chunk_size, frames.stop)))), size)
+        yield network_to_image(render(list(range(start, min(start + chunk_size, frames.stop)))), size)
 
 
 def decode_video(

@@ -19,7 +19,7 @@ from torch import nn
 
 from ..models.flow import flow_to_grid, warp
 from ..models.modulation import FeatureModulation
-from ..models.stylegan2 import Generator
+from ..models.stylegan2 import BelowFeature, Generator
 from .handles import module_input
 from .inversion import Inversion
 
@@ -83,13 +83,23 @@ def shared_code(w_plus: torch.Tensor) -> torch.Tensor:
     return first if torch.equal(w_plus, first.expand_as(w_plus)) else w_plus
 
 
-def render_frames(generator: Generator, source: Inversion, motion: FrameMotion, refinement: FeatureModulation | None) -> torch.Tensor:
+def shared_below(generator: Generator, source: Inversion) -> BelowFeature | None:
+    """The generator's layers below 64x64 for a source whose frames share one code (None when codes differ per
+    frame): they depend on the code only, so `render_frames` can reuse them for every chunk of a video."""
+    w_plus = shared_code(module_input(generator, source.w_plus))
+    return generator.below_feature(w_plus) if w_plus.shape[0] == 1 else None
+
+
+def render_frames(
+    generator: Generator, source: Inversion, motion: FrameMotion, refinement: FeatureModulation | None, below: BelowFeature | None = None
+) -> torch.Tensor:
     """Final frames (B,3,1024,1024), raw network values (no clamp).
 
     The generator's 64x64 layer is replaced by the source feature, warped by the grids, then modulated by
     the calibrator's `refinement` (None renders the warped feature as it is). The HFGI condition is not
     passed: it would only touch the layer output that the source feature replaces. Frames that share one
-    W+ code (no per-frame edits) share the generator's layers below 64x64.
+    W+ code (no per-frame edits) share the generator's layers below 64x64; `below` is `shared_below` of
+    this source when the caller keeps it from an earlier chunk.
     """
     w_plus = module_input(generator, source.w_plus)
     return generator(
@@ -97,6 +107,7 @@ def render_frames(generator: Generator, source: Inversion, motion: FrameMotion, 
         f_condition=module_input(generator, source.feature),
         grids=[module_input(generator, g) for g in motion.grids],
         refinement=None if refinement is None else refinement.to(w_plus),
+        below=below,
     ).image
 
 

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 from typing import Iterable, Iterator, Protocol
 
@@ -25,6 +29,7 @@ MODELS_PACKAGE = "face_recognition_models"
 PREDICTOR_68 = "shape_predictor_68_face_landmarks.dat"
 CNN_DETECTOR = "mmod_human_face_detector.dat"
 ON_MISSING = ("error", "carry_last")
+MAX_DETECT_THREADS = 8
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,11 @@ class Face:
 
 
 class LandmarkBackend(Protocol):
-    """Anything that finds faces with 68 landmarks in an HxWx3 uint8 RGB image."""
+    """Anything that finds faces with 68 landmarks in an HxWx3 uint8 RGB image.
+
+    A backend whose `detect` may run on several frames at once, from threads, says how many in an
+    attribute `detect_threads` (without it, frames are detected one at a time).
+    """
 
     @property
     def identity(self) -> str:
@@ -99,9 +108,22 @@ class DlibBackend:
         self._dlib = dlib
         self._predictor = dlib.shape_predictor(str(path))
         self._cnn = detector == "cnn"
-        self._detector = dlib.cnn_face_detection_model_v1(str(dlib_model_dir() / CNN_DETECTOR)) if self._cnn else dlib.get_frontal_face_detector()
+        self._cnn_detector = dlib.cnn_face_detection_model_v1(str(dlib_model_dir() / CNN_DETECTOR)) if self._cnn else None
+        self._per_thread = threading.local()
         self._max_side, self._min_side = max_detect_side, min_detect_side
         self.identity = f"dlib-{detector}:{path.name}:{path.stat().st_size}"
+        # dlib releases the GIL while it detects, so a video's frames are detected on every core at once. Its HOG
+        # detector keeps scratch buffers (concurrent calls miss faces), so each thread gets its own; the shape
+        # predictor is safe to share. The CNN detector runs one frame at a time.
+        self.detect_threads = 1 if self._cnn else max(1, min(MAX_DETECT_THREADS, os.cpu_count() or 1))
+
+    def _detections(self, image: np.ndarray) -> list:
+        """dlib's detections in `image`, without upsampling, by this thread's own HOG detector (or the CNN one)."""
+        if self._cnn_detector is not None:
+            return list(self._cnn_detector(image, 0))
+        if not hasattr(self._per_thread, "hog"):
+            self._per_thread.hog = self._dlib.get_frontal_face_detector()
+        return list(self._per_thread.hog(image, 0))
 
     def _detection_scale(self, height: int, width: int) -> float:
         scale = min(1.0, self._max_side / max(height, width))
@@ -115,7 +137,7 @@ class DlibBackend:
         if scale != 1.0:
             interpolation = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_CUBIC
             small = cv2.resize(image, (round(width * scale), round(height * scale)), interpolation=interpolation)
-        found = self._detector(small, 0)
+        found = self._detections(small)
         faces = []
         for detection in found:
             rect = detection.rect if self._cnn else detection
@@ -164,6 +186,20 @@ class TrackedFrame:
     detected: bool
 
 
+def _detected(frames: Iterable[np.ndarray], backend: LandmarkBackend) -> Iterator[tuple[np.ndarray, list[Face]]]:
+    """(RGB uint8 image, its faces) for every frame, in order. With a backend's `detect_threads` > 1, the frames are
+    detected that many at a time in threads. Nothing runs while the consumer works between groups (a Deep3D batch
+    would compete with the threads for the cores), and only one group of frames is read ahead."""
+    threads = getattr(backend, "detect_threads", 1)
+    images = (to_rgb_uint8(frame, f"frame {index}") for index, frame in enumerate(frames))
+    if threads <= 1:
+        yield from ((image, backend.detect(image)) for image in images)
+        return
+    with ThreadPoolExecutor(threads, thread_name_prefix="styleheat-landmarks") as pool:
+        while group := list(islice(images, threads)):
+            yield from zip(group, pool.map(backend.detect, group))
+
+
 def iter_landmarks(
     frames: Iterable[np.ndarray], backend: LandmarkBackend | None = None, face_index: int = 0, on_missing: str = "error"
 ) -> Iterator[TrackedFrame]:
@@ -179,10 +215,8 @@ def iter_landmarks(
     waiting: list[tuple[int, np.ndarray]] = []
     last: np.ndarray | None = None
     count = 0
-    for index, frame in enumerate(frames):
+    for index, (image, faces) in enumerate(_detected(frames, backend)):
         count += 1
-        image = to_rgb_uint8(frame, f"frame {index}")
-        faces = backend.detect(image)
         if not faces and on_missing == "carry_last":
             if last is None:
                 waiting.append((index, image))

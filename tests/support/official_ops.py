@@ -104,11 +104,16 @@ def to_rgb(self: stylegan2.ToRGB, x: torch.Tensor, style: torch.Tensor, skip: to
     return out
 
 
+def prepare_per_call(self: stylegan2.StyledConv | stylegan2.ToRGB, style: torch.Tensor) -> Callable[..., torch.Tensor]:
+    """Official layers modulate their weight on every call: `prepare` binds the style to the (official) forward."""
+    return lambda x, *skip: self(x, style, *skip)
+
+
 def generator_quarter_stage(
     self: stylegan2.Generator, stage: int, out: torch.Tensor, skip: torch.Tensor, codes: torch.Tensor, clamp: bool
 ) -> torch.Tensor:
     """The official last stage and resize: every pixel rendered, [clamped,] then `F.interpolate` to a quarter."""
-    _, image = self._stage(stage, out, skip, codes)
+    _, image = self._stage(stage, codes)(out, skip)
     image = image.clamp(-1.0, 1.0) if clamp else image
     return F.interpolate(image, size=(image.shape[-2] // 4, image.shape[-1] // 4), mode="bilinear", align_corners=False)
 
@@ -290,6 +295,8 @@ OFFICIAL_FORWARDS: dict[type[nn.Module], Callable[..., torch.Tensor]] = {
 # Other methods our fast path rewrites -> their official forms.
 OFFICIAL_METHODS: dict[tuple[type[nn.Module], str], Callable[..., torch.Tensor]] = {
     **{(cls, "forward"): forward for cls, forward in OFFICIAL_FORWARDS.items()},
+    (stylegan2.StyledConv, "prepare"): prepare_per_call,
+    (stylegan2.ToRGB, "prepare"): prepare_per_call,
     (stylegan2.Generator, "_quarter_stage"): generator_quarter_stage,
     (stylegan2.Generator, "forward"): generator_forward,
 }

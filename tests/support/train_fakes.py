@@ -17,7 +17,7 @@ from torch import nn
 
 from styleheat_core.models.modulation import FeatureModulation
 from styleheat_core.models.ops import resize
-from styleheat_core.models.stylegan2 import SynthesisOutput, feature_stage
+from styleheat_core.models.stylegan2 import BelowFeature, SynthesisOutput, feature_stage
 from styleheat_core.pipeline.inversion import OptimizedInversion
 from styleheat_core.preprocess.landmarks import Face
 
@@ -150,11 +150,16 @@ class TinyGenerator(nn.Module):
         self.conv = nn.Conv2d(self.channels, self.channels, 3, padding=1)
         self.to_rgb = nn.Conv2d(self.channels, 3, 1)
 
+    def below_feature(self, w_plus: torch.Tensor) -> BelowFeature:
+        """The 64x64 feature before the conditions (this stand-in has no RGB skip below it: zeros)."""
+        feature = F.interpolate(self.base(w_plus[:, 0]).view(-1, self.channels, 8, 8), size=(64, 64), mode="bilinear", align_corners=False)
+        return BelowFeature(feature, feature.new_zeros(feature.shape[0], 3, 32, 32))
+
     def forward(
-        self, w_plus, *, inversion_condition=None, f_condition=None, grids=(), refinement=None, output_size=None, clamp=False
+        self, w_plus, *, inversion_condition=None, f_condition=None, grids=(), refinement=None, output_size=None, clamp=False, below=None
     ) -> SynthesisOutput:
-        out = F.interpolate(self.base(w_plus[:, 0]).view(-1, self.channels, 8, 8), size=(64, 64), mode="bilinear", align_corners=False)
-        f_latent, out = feature_stage(out, inversion_condition, f_condition, grids, refinement)
+        below = self.below_feature(w_plus) if below is None else below
+        f_latent, out = feature_stage(below.feature, inversion_condition, f_condition, grids, refinement)
         image = torch.tanh(self.to_rgb(F.leaky_relu(self.conv(out), 0.2)))
         image = image.clamp(-1.0, 1.0) if clamp else image
         return SynthesisOutput(image if output_size is None else resize(image, output_size), f_latent)
