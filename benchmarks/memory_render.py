@@ -48,7 +48,7 @@ from styleheat_core.io.sound import ArraySound  # noqa: E402
 from styleheat_core.io.video_writer import VideoFormat  # noqa: E402
 from styleheat_core.models.flow import flow_to_grid, warp  # noqa: E402
 from styleheat_core.models.pirender import DESCRIPTOR_NC  # noqa: E402
-from styleheat_core.models.stylegan2 import SynthesisOutput  # noqa: E402
+from styleheat_core.models.stylegan2 import BelowFeature, SynthesisOutput  # noqa: E402
 from styleheat_core.pipeline.decode import WarpedFeatures  # noqa: E402
 from styleheat_core.pipeline.forward import FrameMotion  # noqa: E402
 from styleheat_core.pipeline.handles import LocalModel  # noqa: E402
@@ -74,7 +74,11 @@ class StandInGenerator(nn.Module):
         super().__init__()
         self.to_rgb = nn.Conv2d(channels, 3, 1)
 
-    def forward(self, w_plus, *, inversion_condition=None, f_condition=None, grids=(), refinement=None) -> SynthesisOutput:
+    def below_feature(self, w_plus: torch.Tensor) -> BelowFeature:
+        """Nothing below the feature in this stand-in: a zero feature and RGB skip."""
+        return BelowFeature(w_plus.new_zeros(1, self.to_rgb.in_channels, 64, 64), w_plus.new_zeros(1, 3, 32, 32))
+
+    def forward(self, w_plus, *, inversion_condition=None, f_condition=None, grids=(), refinement=None, below=None) -> SynthesisOutput:
         feature = f_condition.expand(grids[0].shape[0], -1, -1, -1)
         for grid in grids:
             feature = warp(feature, grid)
