@@ -73,25 +73,42 @@ class NodePeaks:
     def __init__(self, server: ComfyUIServer, prompt_id: str, render_node: str, interval: float = 0.5):
         self.peaks: dict[str, int] = {}
         self.render_samples: list[tuple[int, int]] = []
+        self._prompt_id, self._render_node = prompt_id, render_node
+        self._node: str | None = None  # the executing node, from the websocket as messages arrive
+        self._frames = 0  # Render Video's frames done
+        self._server, self._previous = server, server.on_message
+        server.on_message = self._on_message
+        if self._node is None:  # messages that arrived before this sampler listened
+            executing = server.events(prompt_id, "executing")
+            self._node = executing[-1].get("node") if executing else None
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, args=(server, prompt_id, render_node, interval), daemon=True)
+        self._thread = threading.Thread(target=self._sample, args=(server, interval), daemon=True)
         self._thread.start()
 
-    def _sample(self, server: ComfyUIServer, prompt_id: str, render_node: str, interval: float) -> None:
+    def _on_message(self, message: dict) -> None:
+        data = message.get("data", {})
+        if data.get("prompt_id") == self._prompt_id:
+            if message.get("type") == "executing":
+                self._node = data.get("node")
+            elif message.get("type") == "progress" and data.get("node") == self._render_node:
+                self._frames = int(data["value"])
+        if self._previous is not None:
+            self._previous(message)
+
+    def _sample(self, server: ComfyUIServer, interval: float) -> None:
         while not self._stop.wait(interval):
-            executing = server.events(prompt_id, "executing")
-            node = executing[-1].get("node") if executing else None
+            node = self._node
             if node is None:
                 continue
             rss = status_kib("VmRSS", server.process.pid) * 1024
             self.peaks[node] = max(self.peaks.get(node, 0), rss)
-            if node == render_node:
-                progress = [e for e in server.events(prompt_id, "progress") if e.get("node") == render_node]
-                self.render_samples.append((int(progress[-1]["value"]) if progress else 0, rss))
+            if node == self._render_node:
+                self.render_samples.append((self._frames, rss))
 
     def stop(self) -> dict[str, int]:
         self._stop.set()
         self._thread.join()
+        self._server.on_message = self._previous
         return self.peaks
 
     def render_bands(self, frames: int, bands: int = 10) -> list[tuple[int, int, int]]:
