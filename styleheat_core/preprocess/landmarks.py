@@ -107,20 +107,20 @@ class DlibBackend:
             raise FileNotFoundError(f"68-point predictor not found at '{path}'")
         self._dlib = dlib
         self._predictor = dlib.shape_predictor(str(path))
-        self._cnn = detector == "cnn"
-        self._cnn_detector = dlib.cnn_face_detection_model_v1(str(dlib_model_dir() / CNN_DETECTOR)) if self._cnn else None
+        cnn = detector == "cnn"
+        self._cnn_detector = dlib.cnn_face_detection_model_v1(str(dlib_model_dir() / CNN_DETECTOR)) if cnn else None
         self._per_thread = threading.local()
         self._max_side, self._min_side = max_detect_side, min_detect_side
         self.identity = f"dlib-{detector}:{path.name}:{path.stat().st_size}"
         # dlib releases the GIL while it detects, so a video's frames are detected on every core at once. Its HOG
         # detector keeps scratch buffers (concurrent calls miss faces), so each thread gets its own; the shape
         # predictor is safe to share. The CNN detector runs one frame at a time.
-        self.detect_threads = 1 if self._cnn else max(1, min(MAX_DETECT_THREADS, os.cpu_count() or 1))
+        self.detect_threads = 1 if cnn else max(1, min(MAX_DETECT_THREADS, os.cpu_count() or 1))
 
     def _detections(self, image: np.ndarray) -> list:
-        """dlib's detections in `image`, without upsampling, by this thread's own HOG detector (or the CNN one)."""
+        """dlib's face rectangles in `image`, without upsampling, by this thread's own HOG detector (or the CNN one)."""
         if self._cnn_detector is not None:
-            return list(self._cnn_detector(image, 0))
+            return [detection.rect for detection in self._cnn_detector(image, 0)]
         if not hasattr(self._per_thread, "hog"):
             self._per_thread.hog = self._dlib.get_frontal_face_detector()
         return list(self._per_thread.hog(image, 0))
@@ -137,10 +137,8 @@ class DlibBackend:
         if scale != 1.0:
             interpolation = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_CUBIC
             small = cv2.resize(image, (round(width * scale), round(height * scale)), interpolation=interpolation)
-        found = self._detections(small)
         faces = []
-        for detection in found:
-            rect = detection.rect if self._cnn else detection
+        for rect in self._detections(small):
             box = tuple(float(v) / scale for v in (rect.left(), rect.top(), rect.right(), rect.bottom()))
             full = self._dlib.rectangle(*(int(round(v)) for v in box))
             shape = self._predictor(image, full)
