@@ -1,8 +1,9 @@
 """ResNet-50 backbone with torchvision's exact key layout, written without torchvision.
 
 Used by Deep3DFaceRecon's coefficient regressor; the classifier head is omitted. In eval mode each
-batch norm is folded into its convolution and the ReLU fused into it (`ops.conv_bn`), activations
-channels_last on the CPU.
+batch norm is folded into its convolution and the ReLU fused into it (`ops.conv_bn`); each block's
+shortcut sum and ReLU are fused into its last convolution, which on the CPU writes into the shortcut's
+buffer (`ops.conv_bn_add_relu`). Activations are channels_last on the CPU.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .ops import conv_bn
+from .ops import conv_bn, conv_bn_add_relu
 
 RESNET50_BLOCKS = (3, 4, 6, 3)
 EXPANSION = 4
@@ -32,11 +33,13 @@ class Bottleneck(nn.Module):
         if stride != 1 or in_planes != out_planes:
             self.downsample = nn.Sequential(nn.Conv2d(in_planes, out_planes, kernel_size=1, stride=stride, bias=False), nn.BatchNorm2d(out_planes))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, consume_input: bool = False) -> torch.Tensor:
+        """The block's output; with `consume_input` (the backbone's blocks) an identity shortcut's sum is
+        written into x's storage, which the caller must not use afterwards."""
         identity = x if self.downsample is None else conv_bn(x, *self.downsample)
         out = conv_bn(x, self.conv1, self.bn1, 0.0)
         out = conv_bn(out, self.conv2, self.bn2, 0.0)
-        return conv_bn(out, self.conv3, self.bn3).add_(identity).relu_()
+        return conv_bn_add_relu(out, self.conv3, self.bn3, identity, into_residual=consume_input or identity is not x)
 
 
 class ResNet50Backbone(nn.Module):
@@ -60,5 +63,7 @@ class ResNet50Backbone(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.contiguous(memory_format=torch.channels_last) if x.device.type == "cpu" else x
         x = self.maxpool(conv_bn(x, self.conv1, self.bn1, 0.0))
-        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        for layer in (self.layer1, self.layer2, self.layer3, self.layer4):
+            for block in layer:
+                x = block(x, consume_input=True)  # every block's input is the previous block's own output
         return self.avgpool(x)
