@@ -44,3 +44,16 @@ def test_reduced_precision_sources_are_sampled_as_accurately_as_their_dtype_allo
     assert warped.dtype == dtype
     half_ulp = {torch.bfloat16: 2**-7, torch.float16: 2**-10}[dtype]
     assert (warped.double() - exact).abs().max().item() <= half_ulp * 1.01
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_warp_keeps_the_source_layout(dtype):
+    # The calibrator and the generator convolve the warped feature channels_last on the CPU; an NCHW result would
+    # cost a reorder in every convolution that follows.
+    source = torch.randn(1, 8, 16, 16, generator=torch.Generator().manual_seed(2)).to(dtype)
+    grid = flow_to_grid(torch.randn(3, 2, 16, 16, generator=torch.Generator().manual_seed(3)))
+    channels_last = warp(source.contiguous(memory_format=torch.channels_last).expand(3, -1, -1, -1), grid)
+    nchw = warp(source.expand(3, -1, -1, -1), grid)
+    assert channels_last.is_contiguous(memory_format=torch.channels_last) and not channels_last.is_contiguous()
+    assert nchw.is_contiguous() and channels_last.dtype == nchw.dtype == dtype
+    torch.testing.assert_close(channels_last, nchw, rtol=0, atol=0)

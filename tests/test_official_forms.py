@@ -118,6 +118,23 @@ def test_fast_forward_equals_the_official_form(index):
         torch.testing.assert_close(f, o, atol=ATOL * max(1.0, o.abs().max().item()), rtol=0)
 
 
+@pytest.mark.parametrize("batch", [1, 3])
+def test_adain_keeps_channels_last_and_falls_back_to_nchw_for_autograd(batch):
+    adain = _randomised(pirender.ADAIN(8, 16), 30)
+    x = torch.randn(batch, 8, 10, 10, generator=_seeded(31))
+    descriptor = torch.randn(batch, 16, 1, generator=_seeded(32))
+    with torch.no_grad():
+        nchw = adain(x, descriptor, 0.1)
+        channels_last = adain(x.contiguous(memory_format=CHANNELS_LAST), descriptor, 0.1)
+    assert channels_last.is_contiguous(memory_format=CHANNELS_LAST) and not channels_last.is_contiguous()
+    torch.testing.assert_close(channels_last, nchw, atol=ATOL, rtol=0)
+    leaf = x.contiguous(memory_format=CHANNELS_LAST).requires_grad_()
+    recorded = adain(leaf, descriptor, 0.1)
+    recorded.square().sum().backward()
+    assert leaf.grad is not None and leaf.grad.abs().sum() > 0
+    torch.testing.assert_close(recorded.detach(), nchw, atol=ATOL, rtol=0)
+
+
 def test_a_shared_style_row_equals_official_per_sample_styles():
     conv = _randomised(StyledConv(8, 6, 3, 16, upsample=True), 20)
     x = torch.randn(3, 8, 9, 9, generator=_seeded(5))
@@ -231,6 +248,18 @@ def test_e4e_and_resnet50_equal_the_official_way():
     backbone = _randomised(resnet.ResNet50Backbone(), 51)
     fast, official = _both_ways(backbone, torch.rand(2, 3, 64, 64, generator=_seeded(17)))
     torch.testing.assert_close(fast, official, atol=ATOL * max(1.0, official.abs().max().item()), rtol=0)
+
+
+@torch.no_grad()
+def test_resnet_bottleneck_overwrites_its_input_only_when_told():
+    block = _randomised(resnet.Bottleneck(16, 4), 53)
+    x = torch.randn(2, 16, 8, 8, generator=_seeded(18)).contiguous(memory_format=CHANNELS_LAST)
+    kept = x.clone()
+    out = block(x)
+    assert torch.equal(x, kept) and out.data_ptr() != x.data_ptr()
+    consumed = block(x, consume_input=True)
+    assert consumed.data_ptr() == x.data_ptr()  # the sum went into the shortcut's buffer, no new 56x56-sized output
+    torch.testing.assert_close(consumed, out, atol=0, rtol=0)
 
 
 def test_e4e_records_gradients_through_its_style_heads():

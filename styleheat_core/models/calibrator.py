@@ -110,7 +110,7 @@ class CalibrationNet(nn.Module):
             )
         if descriptor.shape[0] != feature.shape[0] or descriptor[0].numel() != DESCRIPTOR_NC:
             raise ValueError(f"calibrator descriptor must be (B, {DESCRIPTOR_NC}, 1) with the feature's batch; got {tuple(descriptor.shape)}")
-        feat = self.conv_body_first(feature)
+        feat = self.conv_body_first(feature.contiguous(memory_format=torch.channels_last) if feature.device.type == "cpu" else feature)
         skips = []
         for block in self.conv_body_down:
             feat = block(feat)

@@ -4,7 +4,7 @@ ADAIN normalises a feature map per instance (no affine, no running stats) and re
 (1 + gamma, beta) predicted from a motion descriptor. The forwards compute what the official ones
 do with fewer passes over the activations: ADAIN's normalisation and re-styling in one batch-norm
 kernel and the activation that follows it in place; convolutions through `ops.conv2d` (Winograd or
-oneDNN-fused on the CPU). Activations stay NCHW, where that batch norm needs no copy.
+oneDNN-fused on the CPU). Activations keep the layout they come in: channels_last on the CPU.
 """
 
 from __future__ import annotations
@@ -43,24 +43,31 @@ class ADAIN(nn.Module):
         self.mlp_beta = nn.Linear(hidden, channels)
 
     def forward(self, x: torch.Tensor, descriptor: torch.Tensor, negative_slope: float | None = None) -> torch.Tensor:
-        """norm(x) * (1 + gamma) + beta, then leaky_relu(negative_slope) if given.
+        """norm(x) * (1 + gamma) + beta, then leaky_relu(negative_slope) if given, in x's memory format.
 
-        One batch norm over the (1, B*C, H, W) view of x (NCHW) computes each sample's per-channel
-        statistics and applies its (1 + gamma, beta) in the same kernel; the activation runs in place.
+        A batch norm in training mode over one sample's channels is this instance norm, and it applies
+        (1 + gamma, beta) in the same kernel. NCHW input is normalised as one (1, B*C, H, W) view;
+        channels_last input (the CPU layout) sample by sample into one channels_last output, so the
+        convolutions around it need no reorder. The activation runs in place.
         """
         hidden = self.mlp_shared(descriptor.reshape(descriptor.shape[0], -1))
-        batch, channels, height, width = x.shape
-        out = F.batch_norm(
-            x.contiguous().view(1, batch * channels, height, width),
-            None,
-            None,
-            (1 + self.mlp_gamma(hidden)).reshape(-1),
-            self.mlp_beta(hidden).reshape(-1),
-            training=True,
-            momentum=0.0,
-            eps=self.param_free_norm.eps,
-        ).view(batch, channels, height, width)
+        scale, shift = 1 + self.mlp_gamma(hidden), self.mlp_beta(hidden)
+        eps = self.param_free_norm.eps
+        if _channels_last(x) and not torch.is_grad_enabled():
+            out = torch.empty_like(x)
+            mean, invstd = x.new_empty(2, x.shape[1])
+            for i in range(x.shape[0]):
+                torch.native_batch_norm(x[i : i + 1], scale[i], shift[i], None, None, True, 0.0, eps, out=(out[i : i + 1], mean, invstd))
+        else:
+            batch, channels, height, width = x.shape
+            flat = x.contiguous().view(1, batch * channels, height, width)
+            out = F.batch_norm(flat, None, None, scale.reshape(-1), shift.reshape(-1), training=True, momentum=0.0, eps=eps).view(x.shape)
         return out if negative_slope is None else F.leaky_relu_(out, negative_slope)
+
+
+def _channels_last(x: torch.Tensor) -> bool:
+    """Whether a 4-d tensor is stored channels_last (and not also NCHW, as 1x1 maps are)."""
+    return x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
 
 
 class ADAINEncoderBlock(nn.Module):

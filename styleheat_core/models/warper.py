@@ -64,6 +64,8 @@ class WarpingNet(nn.Module):
         self.flow_out = nn.Sequential(LayerNorm2d(channels), activation, nn.Conv2d(channels, 2, kernel_size=7, stride=1, padding=3))
 
     def forward(self, image: torch.Tensor, descriptor: torch.Tensor) -> torch.Tensor:
+        """The flow (B, 2, H, W); on the CPU the hourglass runs channels_last (oneDNN's fast layout)."""
+        image = image.contiguous(memory_format=torch.channels_last) if image.device.type == "cpu" else image
         return self.flow_out(self.hourglass(image, descriptor))
 
 
