@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .modulation import FeatureModulation
-from .ops import BLUR_KERNEL, SQRT2, ConvActConv, ConvLayer, FusedLeakyReLU, ResBlock, ScaledLeakyReLU, add_residual, conv2d
+from .ops import BLUR_KERNEL, SQRT2, ConvActConv, ConvLayer, FusedLeakyReLU, ResBlock, ScaledLeakyReLU, add_residual, conv2d, cpu_layout
 from .pirender import DESCRIPTOR_NC, PIRENDER_SLOPE, FineADAINResBlock2d
 from .stylegan2 import channel_widths
 
@@ -110,7 +110,7 @@ class CalibrationNet(nn.Module):
             )
         if descriptor.shape[0] != feature.shape[0] or descriptor[0].numel() != DESCRIPTOR_NC:
             raise ValueError(f"calibrator descriptor must be (B, {DESCRIPTOR_NC}, 1) with the feature's batch; got {tuple(descriptor.shape)}")
-        feat = self.conv_body_first(feature.contiguous(memory_format=torch.channels_last) if feature.device.type == "cpu" else feature)
+        feat = self.conv_body_first(cpu_layout(feature))
         skips = []
         for block in self.conv_body_down:
             feat = block(feat)

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .ops import conv2d, conv_bn
+from .ops import conv2d, conv_bn, cpu_layout
 
 
 class BlockSpec(NamedTuple):
@@ -98,5 +98,5 @@ class Stem(nn.Sequential):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         conv, bn, prelu = self
-        x = x.contiguous(memory_format=torch.channels_last) if x.device.type == "cpu" else x
+        x = cpu_layout(x)
         return F.prelu(conv_bn(x, conv, bn), prelu.weight)

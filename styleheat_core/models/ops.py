@@ -30,6 +30,11 @@ def make_kernel(k: Sequence[float]) -> torch.Tensor:
     return kernel / kernel.sum()
 
 
+def cpu_layout(x: torch.Tensor) -> torch.Tensor:
+    """x stored channels_last on the CPU, where oneDNN's convolutions need no reorder for it; unchanged elsewhere."""
+    return x.contiguous(memory_format=torch.channels_last) if x.device.type == "cpu" else x
+
+
 def _fused_cpu_inference(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> bool:
     """True where oneDNN's fused convolution applies: CPU, fp32/bf16, and no gradient to record."""
     tensors = (x, weight) if bias is None else (x, weight, bias)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .ops import conv_bn, conv_bn_add_relu
+from .ops import conv_bn, conv_bn_add_relu, cpu_layout
 
 RESNET50_BLOCKS = (3, 4, 6, 3)
 EXPANSION = 4
@@ -61,9 +61,9 @@ class ResNet50Backbone(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.contiguous(memory_format=torch.channels_last) if x.device.type == "cpu" else x
+        x = cpu_layout(x)
         x = self.maxpool(conv_bn(x, self.conv1, self.bn1, 0.0))
         for layer in (self.layer1, self.layer2, self.layer3, self.layer4):
             for block in layer:
-                x = block(x, consume_input=True)  # every block's input is the previous block's own output
+                x = block(x, consume_input=True)  # each input was made in this forward (max pool or the block before)
         return self.avgpool(x)

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from .flow import flow_to_grid, warp
+from .ops import cpu_layout
 from .pirender import DESCRIPTOR_NC, PIRENDER_SLOPE, ADAINHourglass, LayerNorm2d
 
 COEFF_NC = 73
@@ -65,8 +66,7 @@ class WarpingNet(nn.Module):
 
     def forward(self, image: torch.Tensor, descriptor: torch.Tensor) -> torch.Tensor:
         """The flow (B, 2, H, W); on the CPU the hourglass runs channels_last (oneDNN's fast layout)."""
-        image = image.contiguous(memory_format=torch.channels_last) if image.device.type == "cpu" else image
-        return self.flow_out(self.hourglass(image, descriptor))
+        return self.flow_out(self.hourglass(cpu_layout(image), descriptor))
 
 
 def _check_image(image: torch.Tensor) -> None:
