@@ -57,3 +57,5 @@ def test_warp_keeps_the_source_layout(dtype):
     assert channels_last.is_contiguous(memory_format=torch.channels_last) and not channels_last.is_contiguous()
     assert nchw.is_contiguous() and channels_last.dtype == nchw.dtype == dtype
     torch.testing.assert_close(channels_last, nchw, rtol=0, atol=0)
+    materialised = warp(source.expand(3, -1, -1, -1).contiguous(memory_format=torch.channels_last), grid)  # cast per sample
+    torch.testing.assert_close(materialised, channels_last, rtol=0, atol=0)

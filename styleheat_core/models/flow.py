@@ -38,6 +38,8 @@ def warp(source: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
     height, width = source.shape[-2:]
     if grid.shape[1:3] != (height, width):
         grid = F.interpolate(grid.permute(0, 3, 1, 2), size=(height, width), mode="bilinear", align_corners=False).permute(0, 2, 3, 1)
-    out = F.grid_sample(source.to(sampling), grid.to(sampling), mode="bilinear", padding_mode="zeros", align_corners=False)
+    shared = source.shape[0] > 1 and source.stride(0) == 0  # one feature expanded to the batch: cast it once
+    sampled = source[:1].to(sampling).expand_as(source) if shared else source.to(sampling)
+    out = F.grid_sample(sampled, grid.to(sampling), mode="bilinear", padding_mode="zeros", align_corners=False)
     layout = torch.channels_last if source.stride(1) == 1 and source.shape[1] > 1 else torch.contiguous_format
     return out.to(source.dtype, memory_format=layout)
