@@ -88,3 +88,11 @@ def test_channels_last_warp_records_gradients_through_grid_sample():
     flow = torch.zeros(2, 2, 8, 8, requires_grad=True)
     warp(source.expand(2, -1, -1, -1), flow_to_grid(flow)).square().sum().backward()
     assert source.grad is not None and source.grad.abs().sum() > 0 and flow.grad is not None and flow.grad.abs().sum() > 0
+
+
+def test_warp_takes_one_source_or_one_per_grid():
+    grid = flow_to_grid(torch.zeros(3, 2, 8, 8))
+    one = torch.randn(1, 4, 8, 8)
+    torch.testing.assert_close(warp(one, grid), warp(one.expand(3, -1, -1, -1), grid), rtol=0, atol=0)
+    with pytest.raises(ValueError, match="2 sources for 3 grids"):
+        warp(torch.randn(2, 4, 8, 8), grid)

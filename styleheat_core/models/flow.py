@@ -27,7 +27,8 @@ def flow_to_grid(flow: torch.Tensor) -> torch.Tensor:
 
 def warp(source: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
     """Bilinear, zero-padded `grid_sample` (align_corners=False); the grid is resized to the source first if needed.
-    The result has the source's dtype and layout (channels_last stays channels_last).
+    The source is one feature (batch 1, or expanded) or one per grid. The result has the source's dtype and layout
+    (channels_last stays channels_last).
 
     Reduced-precision (bf16/fp16) sources are sampled in fp32 and the result cast back: PyTorch's bf16
     sampling is inaccurate (max error 1.25 on unit-scale features against float64, 0.015 this way;
@@ -39,17 +40,21 @@ def warp(source: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
     height, width = source.shape[-2:]
     if grid.shape[1:3] != (height, width):
         grid = F.interpolate(grid.permute(0, 3, 1, 2), size=(height, width), mode="bilinear", align_corners=False).permute(0, 2, 3, 1)
-    shared = source.shape[0] > 1 and source.stride(0) == 0  # one feature expanded to the batch: cast it once
-    sampled = source[:1].to(sampling).expand_as(source) if shared else source.to(sampling)
+    frames = grid.shape[0]
+    one_source = source.shape[0] == 1 or source.stride(0) == 0  # one feature for every grid: cast it once
+    if not one_source and source.shape[0] != frames:
+        raise ValueError(f"warp: {source.shape[0]} sources for {frames} grids; give one source or one per grid")
+    base, grid = (source[:1] if one_source else source).to(sampling), grid.to(sampling)
     channels_last = source.stride(1) == 1 and source.shape[1] > 1
     if channels_last and source.device.type == "cpu" and not (torch.is_grad_enabled() and (source.requires_grad or grid.requires_grad)):
-        return _gather_bilinear(sampled, grid.to(sampling)).to(source.dtype)
-    out = F.grid_sample(sampled, grid.to(sampling), mode="bilinear", padding_mode="zeros", align_corners=False)
+        return _gather_bilinear(base, grid).to(source.dtype)
+    out = F.grid_sample(base.expand(frames, -1, -1, -1), grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     return out.to(source.dtype, memory_format=torch.channels_last if channels_last else torch.contiguous_format)
 
 
 def _gather_bilinear(source: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
-    """grid_sample(source, grid, bilinear, zeros, align_corners=False) for a channels_last source, channels_last out.
+    """grid_sample(source, grid, bilinear, zeros, align_corners=False) for a channels_last source (one, or one per
+    grid), channels_last out.
 
     Each output pixel is the weighted sum of four source pixel rows (C contiguous values each), which
     `embedding_bag` computes in one pass. Coordinates and weights are computed as PyTorch's vectorised CPU
@@ -58,10 +63,7 @@ def _gather_bilinear(source: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
     """
     batch, channels, height, width = source.shape
     frames, out_height, out_width, _ = grid.shape
-    one_source = batch == 1 or source.stride(0) == 0
-    if not one_source and batch != frames:
-        raise ValueError(f"warp: {batch} sources for {frames} grids; give one source or one per grid")
-    rows = (source[:1] if one_source else source).permute(0, 2, 3, 1).reshape(-1, channels)
+    rows = source.permute(0, 2, 3, 1).reshape(-1, channels)
     x = (grid[..., 0] + 1) * (width / 2) - 0.5
     y = (grid[..., 1] + 1) * (height / 2) - 0.5
     left, top = x.floor(), y.floor()
@@ -72,7 +74,7 @@ def _gather_bilinear(source: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
     ys = torch.stack([top, top, top + 1, top + 1], -1)
     inside = (xs >= 0) & (xs <= width - 1) & (ys >= 0) & (ys <= height - 1)
     index = torch.where(inside, ys * width + xs, 0).long()
-    if not one_source:
+    if batch > 1:
         index += torch.arange(frames, device=index.device).view(-1, 1, 1, 1) * (height * width)
     weights = torch.where(inside, weights, 0)
     out = F.embedding_bag(index.view(-1, 4), rows, per_sample_weights=weights.view(-1, 4), mode="sum")
