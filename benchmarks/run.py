@@ -39,10 +39,9 @@ from measure import Measurement, keep_freed_memory, measure
 from reference import reference_deep3d, reference_inversion, reference_video
 
 from styleheat_core.models.deep3d import INPUT_SIZE as DEEP3D_SIZE
-from styleheat_core.models.modulation import FeatureModulation
 from styleheat_core.models.stylegan2 import Generator
 from styleheat_core.pipeline.decode import OUTPUT_SIZES, WarpedFeatures, decode_video
-from styleheat_core.pipeline.forward import FrameMotion, MotionNetworks, predict_motion, render_frames, warp_feature
+from styleheat_core.pipeline.forward import Calibration, FrameMotion, MotionNetworks, predict_motion, render_frames, warp_feature
 from styleheat_core.pipeline.handles import LocalModel
 from styleheat_core.pipeline.image_format import network_to_image
 from styleheat_core.pipeline.inversion import Inversion, invert
@@ -141,9 +140,9 @@ def row(label: str, batch: int, size: int | None, stage: str, m: Measurement, fr
     return Row(label, batch, size, stage, ms, 1000 / ms, m.peak_ram_mib, m.peak_gpu_mib)
 
 
-def decode_frames(generator: Generator, source: Inversion, motion: FrameMotion, refinement: FeatureModulation, size: int) -> torch.Tensor:
+def decode_frames(generator: Generator, source: Inversion, motion: FrameMotion, calibration: Calibration, size: int) -> torch.Tensor:
     """The decode stage alone: StyleGAN from the calibrated 64² feature, then the IMAGE resize."""
-    return network_to_image(render_frames(generator, source, motion, refinement), size)
+    return network_to_image(render_frames(generator, source, motion, calibration), size)
 
 
 @torch.no_grad()
@@ -170,7 +169,7 @@ def stage_rows(nets: Networks, source_image: torch.Tensor, coefficients: torch.T
             calibrator = warm_measure(partial(nets.motion.calibrator.refinement, warped, motion.descriptor), device, args.repeats)
             rows.append(row(label, batch, None, "calibrator", calibrator, batch))
             for size in args.size:
-                decode = partial(decode_frames, nets.generator, source, motion, calibrator.result, size)
+                decode = partial(decode_frames, nets.generator, source, motion, Calibration(warped, calibrator.result), size)
                 rows.append(row(label, batch, size, "decode", warm_measure(decode, device, args.repeats), batch))
                 decode_video(nets.generator, video_features(nets, source, coefficients[:batch]), size, batch)  # warm-up chunk
                 whole = partial(decode_video, nets.generator, video_features(nets, source, coefficients), size, batch)

@@ -5,7 +5,7 @@ import torch
 
 from styleheat_core.models.calibrator import refinement_from_official
 from styleheat_core.models.flow import flow_to_grid
-from styleheat_core.pipeline.forward import predict_motion, render_frames, render_warped, styleheat_forward, warp_feature
+from styleheat_core.pipeline.forward import Calibration, predict_motion, render_frames, render_warped, styleheat_forward, warp_feature
 from styleheat_core.pipeline.inversion import encoder_input, invert, invert_code, render_for_encoder
 from styleheat_core.preprocess.semantics import semantic_windows
 from tests.support.golden import GoldenCase
@@ -82,7 +82,7 @@ def test_end_to_end_forward_matches_official(networks, case):
             "out.rc6": official[6],
             "out.rc7": official[7],
             "out.video_warp_image": render_warped(generator, source, motion),
-            "out.fake_image": render_frames(generator, source, motion, refinement),
+            "out.fake_image": render_frames(generator, source, motion, Calibration(fx_warp, refinement)),
         }
     )
     case.check("out.video_warp_image", forward.warped)

@@ -2,7 +2,8 @@
 
 Covers the shared-code path (one W+ for every frame: the generator shares its layers below 64x64)
 and the per-frame path (edited codes differ per frame: grouped convolutions), with and without a
-calibrator, and the synthesis above 64x64 one frame, two frames or the whole batch at a time.
+calibrator, and the synthesis above 64x64 one frame, two frames or the whole batch at a time; and the
+calibrator's warped feature taken by the generator.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from torch import nn
 from styleheat_core.models.flow import flow_to_grid
 from styleheat_core.models.modulation import FeatureModulation
 from styleheat_core.models.stylegan2 import FEATURE_STAGE, Generator, ModulatedConv2d
-from styleheat_core.pipeline.forward import FrameMotion, calibrate, render_frames, shared_code
+from styleheat_core.pipeline.forward import Calibration, FrameMotion, calibrate, render_frames, shared_code
 from styleheat_core.pipeline.inversion import OptimizedInversion
 
 FRAMES = 3
@@ -77,6 +78,21 @@ def test_batched_render_equals_frame_by_frame(generator, calibrated, codes, high
     assert batched.shape == (FRAMES, 3, 128, 128)
     torch.testing.assert_close(batched, one_by_one, atol=ATOL, rtol=0)
     assert not torch.allclose(batched[0], batched[1])
+
+
+@torch.no_grad()
+def test_the_calibrators_warped_feature_is_rendered_when_it_is_in_the_generators_dtype(generator):
+    # One warp per chunk: the generator takes the feature the calibrator saw. The same frames come out when the
+    # calibration's warped feature is in another dtype (the generator then warps again), and a changed warped
+    # feature changes the frames (so it is the one rendered).
+    torch.manual_seed(5)
+    source, motion = _source(generator, 1).expand(FRAMES), _motion()
+    calibration = calibrate(TinyCalibrator(generator.channels[64]).eval(), source.feature, motion)
+    reused = render_frames(generator, source, motion, calibration)
+    rewarped = render_frames(generator, source, motion, calibration._replace(warped=calibration.warped.double()))
+    assert torch.equal(reused, rewarped)
+    replaced = render_frames(generator, source, motion, Calibration(torch.zeros_like(calibration.warped), calibration.refinement))
+    assert (replaced - reused).abs().amax() > 0.1
 
 
 def test_shared_code_keeps_one_row_only_when_all_rows_are_equal():

@@ -72,12 +72,12 @@ class FrameRenderer:
         features = self.features
         source = features.latent.at_frames(frames, features.num_frames)
         motion = features.motion.motion(source, frames)
-        refinement = None if features.calibrator is None else calibrate(features.calibrator.module.calibrator, source.feature, motion)
+        calibration = None if features.calibrator is None else calibrate(features.calibrator.module.calibrator, source.feature, motion)
         below = None
         if source is features.latent.inversion:  # frames where edits are active re-decode the source per chunk
             self._below = self._below or shared_below(self.generator, source)
             below = self._below
-        return render_frames(self.generator, source, motion, refinement, below)
+        return render_frames(self.generator, source, motion, calibration, below)
 
 
 def frame_range(total: int, start: int = 0, count: int = 0) -> range:

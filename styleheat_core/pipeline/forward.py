@@ -4,7 +4,8 @@ Per batch of frames: the video warper predicts a flow from the source's 256² re
 73x27 coefficient window (`predict_motion`); the source's 64x64 feature is warped by every grid in
 order and the calibrator predicts its 64x64 (scale, shift) from the warped feature (`calibrate`);
 StyleGAN renders the frame with the warped, calibrated feature in place of its own (`render_frames`).
-`render_warped` is the official `video_warp_img`: the source rendered with only the warp, which the
+The calibrator's warped feature is the generator's too: `render_frames` reuses it when both networks run in one
+dtype on one device, and warps again otherwise. `render_warped` is the official `video_warp_img`: the source rendered with only the warp, which the
 AudioWarper sees and stage-2 training compares against; plain inference does not need it.
 Each network gets its inputs cast to its own device and dtype.
 """
@@ -50,7 +51,7 @@ class MotionNetworks(nn.Module):
         self.video_warper = video_warper
         self.calibrator = calibrator
 
-    def forward(self, source: Inversion, windows: torch.Tensor) -> tuple[FrameMotion, FeatureModulation]:
+    def forward(self, source: Inversion, windows: torch.Tensor) -> tuple[FrameMotion, "Calibration"]:
         """Motion and its calibration for (B,73,27) windows of a source batched like them (what training optimises)."""
         motion = predict_motion(self.video_warper, source.image256, windows)
         return motion, calibrate(self.calibrator, source.feature, motion)
@@ -71,10 +72,18 @@ def warp_feature(feature: torch.Tensor, grids: Sequence[torch.Tensor]) -> torch.
     return warped
 
 
-def calibrate(calibrator: nn.Module, feature: torch.Tensor, motion: FrameMotion) -> FeatureModulation:
-    """The calibrator's 64x64 (scale, shift) for the source feature warped by the motion."""
+class Calibration(NamedTuple):
+    """What the calibrator saw and made: the source feature warped by the motion's grids (in the calibrator's
+    dtype, on its device) and the 64x64 (scale, shift) it predicted from it."""
+
+    warped: torch.Tensor
+    refinement: FeatureModulation
+
+
+def calibrate(calibrator: nn.Module, feature: torch.Tensor, motion: FrameMotion) -> Calibration:
+    """The calibrator's 64x64 (scale, shift) for the source feature warped by the motion, with that warped feature."""
     warped = warp_feature(module_input(calibrator, feature), [module_input(calibrator, g) for g in motion.grids])
-    return calibrator.refinement(warped, module_input(calibrator, motion.descriptor))
+    return Calibration(warped, calibrator.refinement(warped, module_input(calibrator, motion.descriptor)))
 
 
 def shared_code(w_plus: torch.Tensor) -> torch.Tensor:
@@ -91,22 +100,27 @@ def shared_below(generator: Generator, source: Inversion) -> BelowFeature | None
 
 
 def render_frames(
-    generator: Generator, source: Inversion, motion: FrameMotion, refinement: FeatureModulation | None, below: BelowFeature | None = None
+    generator: Generator, source: Inversion, motion: FrameMotion, calibration: Calibration | None, below: BelowFeature | None = None
 ) -> torch.Tensor:
     """Final frames (B,3,1024,1024), raw network values (no clamp).
 
     The generator's 64x64 layer is replaced by the source feature, warped by the grids, then modulated by
-    the calibrator's `refinement` (None renders the warped feature as it is). The HFGI condition is not
+    the calibration's refinement (None renders the warped feature as it is). The calibration's warped
+    feature is that same warp: it is taken as it is when it is in the generator's dtype and on its device
+    (one warp per chunk instead of two), and recomputed otherwise. The HFGI condition is not
     passed: it would only touch the layer output that the source feature replaces. Frames that share one
     W+ code (no per-frame edits) share the generator's layers below 64x64; `below` is `shared_below` of
     this source when the caller keeps it from an earlier chunk.
     """
     w_plus = module_input(generator, source.w_plus)
+    feature, grids = module_input(generator, source.feature), [module_input(generator, g) for g in motion.grids]
+    if calibration is not None and (calibration.warped.dtype, calibration.warped.device) == (w_plus.dtype, w_plus.device):
+        feature, grids = calibration.warped, []
     return generator(
         shared_code(w_plus),
-        f_condition=module_input(generator, source.feature),
-        grids=[module_input(generator, g) for g in motion.grids],
-        refinement=None if refinement is None else refinement.to(w_plus),
+        f_condition=feature,
+        grids=grids,
+        refinement=None if calibration is None else calibration.refinement.to(w_plus),
         below=below,
     ).image
 
@@ -131,9 +145,9 @@ def styleheat_forward(
     generator: Generator, networks: MotionNetworks, source: Inversion, windows: torch.Tensor, with_warped: bool = False
 ) -> StyleHEATOutput:
     """Official `StyleHEAT.forward` for a batch of (B,73,27) windows (source batch 1 or B): frames, and `video_warp_img` if asked."""
-    motion, refinement = networks(source, windows)
+    motion, calibration = networks(source, windows)
     warped = render_warped(generator, source, motion) if with_warped else None
-    return StyleHEATOutput(render_frames(generator, source, motion, refinement), warped)
+    return StyleHEATOutput(render_frames(generator, source, motion, calibration), warped)
 
 
 @torch.no_grad()

@@ -83,11 +83,11 @@ class CalibrationStage:
         windows = torch.cat([batch["target_semantics"], batch["source_semantics"]])
         with torch.no_grad():
             source = self.frozen.invert(aligned)
-        motion, refinement = model(source, windows)
+        motion, calibration = model(source, windows)
         generator = self.frozen.generator
         with torch.set_grad_enabled(torch.is_grad_enabled() and self.finetune_warper):
             warped = render_warped(generator, source, motion)
-        fake = render_frames(generator, source, motion, refinement)
+        fake = render_frames(generator, source, motion, calibration)
         return {
             "input": aligned,
             "real": torch.cat([batch["target_image"], batch["source_image"]]),
