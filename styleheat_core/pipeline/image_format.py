@@ -22,20 +22,25 @@ def image_to_network(image: torch.Tensor, what: str = "image") -> torch.Tensor:
     return rearrange(image[..., :3].float(), "b h w c -> b c h w") * 2.0 - 1.0
 
 
-def network_to_image(frames: torch.Tensor, size: int | None = None) -> torch.Tensor:
-    """(B,3,H,W) network output in [-1,1] -> IMAGE (B,size,size,3) float32 in [0,1] on the CPU (area-resized to `size`)."""
-    frames = frames.float().clamp(-1.0, 1.0)
+def _clamped_float(frames: torch.Tensor, size: int | None) -> torch.Tensor:
+    """A new float32 copy of network frames clamped to [-1, 1], area-resized to `size` (the callers then work in place:
+    a 1024² chunk is 50 MB per pass, so no pass allocates another)."""
+    frames = frames.clamp(-1.0, 1.0).float()
     if size is not None and frames.shape[-1] != size:
         frames = F.interpolate(frames, size=(size, size), mode="area")
-    return rearrange((frames + 1.0) / 2.0, "b c h w -> b h w c").cpu()
+    return frames
+
+
+def network_to_image(frames: torch.Tensor, size: int | None = None) -> torch.Tensor:
+    """(B,3,H,W) network output in [-1,1] -> IMAGE (B,size,size,3) float32 in [0,1] on the CPU (area-resized to `size`)."""
+    frames = _clamped_float(frames, size)
+    return rearrange(frames.add_(1.0).div_(2.0), "b c h w -> b h w c").cpu()
 
 
 def network_to_uint8(frames: torch.Tensor, size: int | None = None) -> torch.Tensor:
     """(B,3,H,W) network output in [-1,1] -> (B,size,size,3) uint8 RGB on the same device (what video files take)."""
-    frames = frames.float().clamp(-1.0, 1.0)
-    if size is not None and frames.shape[-1] != size:
-        frames = F.interpolate(frames, size=(size, size), mode="area")
-    return rearrange(((frames + 1.0) / 2.0 * 255).round().to(torch.uint8), "b c h w -> b h w c")
+    frames = _clamped_float(frames, size)
+    return rearrange(frames.add_(1.0).div_(2.0).mul_(255).round_().to(torch.uint8), "b c h w -> b h w c")
 
 
 def image_to_uint8(image: torch.Tensor) -> np.ndarray:
