@@ -128,7 +128,7 @@ def test_generator_shared_code_and_layouts_equal_the_per_sample_nchw_path(small_
 def test_subpixel_transposed_convolution_equals_the_strided_one(height, width):
     x = torch.randn(2, 6, height, width, generator=_seeded(7)).contiguous(memory_format=torch.channels_last)
     weight = torch.randn(6, 4, 3, 3, generator=_seeded(8))
-    expected = F.pad(F.conv_transpose2d(x, weight, stride=2), [0, 1, 0, 1])
+    expected = F.pad(F.conv_transpose2d(x, weight, stride=2), [1, 1, 1, 1])
     out = subpixel_conv_transpose2d(x, weight)
     assert out.shape == expected.shape and out.is_contiguous(memory_format=torch.channels_last)
     torch.testing.assert_close(out, expected, atol=ATOL, rtol=0)

@@ -146,9 +146,8 @@ class ModulatedConv2d(nn.Module):
 
     def _convolve(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, negative_slope: float | None) -> torch.Tensor:
         """x convolved with one modulated (out, in, k, k) weight: + bias, then leaky ReLU, folded in."""
-        if self.upsample and subpixel_applies(x):  # the zero last row and column of the phases are cropped after the blur
-            out = self.blur(subpixel_conv_transpose2d(x, weight.transpose(0, 1)), bias, negative_slope)
-            return out[:, :, :-1, :-1].contiguous(memory_format=torch.channels_last)
+        if self.upsample and subpixel_applies(x):
+            return self.blur.padded(subpixel_conv_transpose2d(x, weight.transpose(0, 1)), bias, negative_slope)
         if self.upsample:
             return self.blur(F.conv_transpose2d(x, weight.transpose(0, 1), stride=2), bias, negative_slope)
         return conv2d(x, weight, bias, padding=self.padding, negative_slope=negative_slope)
