@@ -14,18 +14,6 @@ def _frames(dtype: torch.dtype) -> torch.Tensor:
     return frames.to(dtype).contiguous(memory_format=torch.channels_last)
 
 
-@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["fp32", "bf16"])
-def test_network_to_image_maps_to_unit_range_and_leaves_the_frames_untouched(dtype):
-    frames = _frames(dtype)
-    before = frames.clone()
-    image = network_to_image(frames)
-    assert torch.equal(frames, before)
-    assert image.shape == (2, 16, 16, 3) and image.dtype == torch.float32
-    expected = (frames.float().clamp(-1, 1) + 1) / 2
-    assert torch.equal(image, expected.permute(0, 2, 3, 1))
-    assert image.amin() == 0.0 and image.amax() == 1.0
-
-
 def test_network_to_image_area_resizes():
     frames = _frames(torch.float32)
     image = network_to_image(frames, 8)
@@ -34,13 +22,26 @@ def test_network_to_image_area_resizes():
     torch.testing.assert_close(image, expected.permute(0, 2, 3, 1), atol=1e-6, rtol=0)
 
 
+def _unit(frames: torch.Tensor) -> torch.Tensor:
+    return (frames.float().clamp(-1, 1) + 1) / 2
+
+
+# conversion, its expected (B,3,H,W) values, its top level
+CONVERSIONS = {
+    "image": (network_to_image, _unit, 1.0),
+    "uint8": (network_to_uint8, lambda frames: (_unit(frames) * 255).round().to(torch.uint8), 255),
+}
+
+
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["fp32", "bf16"])
-def test_network_to_uint8_rounds_to_the_nearest_level_and_leaves_the_frames_untouched(dtype):
+@pytest.mark.parametrize("conversion", list(CONVERSIONS))
+def test_conversions_clamp_and_map_values_and_leave_the_frames_untouched(conversion, dtype):
+    convert, expected, top = CONVERSIONS[conversion]
     frames = _frames(dtype)
     before = frames.clone()
-    rgb = network_to_uint8(frames)
+    out = convert(frames)
     assert torch.equal(frames, before)
-    assert rgb.dtype == torch.uint8 and rgb.shape == (2, 16, 16, 3)
-    expected = ((frames.float().clamp(-1, 1) + 1) / 2 * 255).round().to(torch.uint8)
-    assert torch.equal(rgb, expected.permute(0, 2, 3, 1))
-    assert rgb.min() == 0 and rgb.max() == 255
+    want = expected(frames).permute(0, 2, 3, 1)
+    assert out.shape == (2, 16, 16, 3) and out.dtype == want.dtype
+    assert torch.equal(out, want)
+    assert out.min() == 0 and out.max() == top

@@ -3,9 +3,9 @@
 Per batch of frames: the video warper predicts a flow from the source's 256² reconstruction and a
 73x27 coefficient window (`predict_motion`); the source's 64x64 feature is warped by every grid in
 order and the calibrator predicts its 64x64 (scale, shift) from the warped feature (`calibrate`);
-StyleGAN renders the frame with the warped, calibrated feature in place of its own (`render_frames`).
-The calibrator's warped feature is the generator's too: `render_frames` reuses it when both networks run in one
-dtype on one device, and warps again otherwise. `render_warped` is the official `video_warp_img`: the source rendered with only the warp, which the
+StyleGAN renders the frame with the warped, calibrated feature in place of its own (`render_frames`),
+taking the calibrator's warped feature as it is when both networks run in one dtype on one device.
+`render_warped` is the official `video_warp_img`: the source rendered with only the warp, which the
 AudioWarper sees and stage-2 training compares against; plain inference does not need it.
 Each network gets its inputs cast to its own device and dtype.
 """
@@ -51,7 +51,7 @@ class MotionNetworks(nn.Module):
         self.video_warper = video_warper
         self.calibrator = calibrator
 
-    def forward(self, source: Inversion, windows: torch.Tensor) -> tuple[FrameMotion, "Calibration"]:
+    def forward(self, source: Inversion, windows: torch.Tensor) -> tuple[FrameMotion, Calibration]:
         """Motion and its calibration for (B,73,27) windows of a source batched like them (what training optimises)."""
         motion = predict_motion(self.video_warper, source.image256, windows)
         return motion, calibrate(self.calibrator, source.feature, motion)
