@@ -35,8 +35,14 @@ from .types import (
 LOADER_CATEGORY = f"{CATEGORY}/loaders"
 
 
+PRECISION_TOOLTIP = (
+    "auto: fp16 on GPUs that run it well, fp32 on the CPU (the official results). "
+    "bf16 on a CPU with AMX or avx512_bf16 runs about 2x faster, within bf16 rounding of fp32"
+)
+
+
 def _precision_input() -> tuple:
-    return (comfy.PRECISIONS, {"default": "auto", "tooltip": "auto: fp16 on GPUs that run it well, fp32 on the CPU"})
+    return (comfy.PRECISIONS, {"default": "auto", "tooltip": PRECISION_TOOLTIP})
 
 
 def _file_input(key: str) -> tuple:
