@@ -9,9 +9,9 @@ up-convolutions): the whole official frame (with its discarded `video_warp_img` 
 frame needs (warper, calibrator, final StyleGAN pass). The path the nodes run (`decode_video`,
 chunks of --frames) is timed per precision: a whole decode of one chunk (which also computes what a
 video's chunks share: the generator's layers below 64x64), and a later chunk of a video (what each
-further chunk costs: `WarpedFeatures.renderer` and the IMAGE conversion). Achieved GFLOP/s = needed
-nominal GFLOP of a frame in a video / time of a later chunk. The practical peak is the best rate of a 4096x4096x4096 matrix
-product in that precision on the same threads.
+further chunk costs: `WarpedFeatures.renderer` and the IMAGE conversion). Achieved GFLOP/s = the
+nominal GFLOP a frame of a video needs / the time of a later chunk. The practical peak is the best
+rate of a 4096x4096x4096 matrix product in that precision on the same threads.
 """
 
 from __future__ import annotations
