@@ -113,9 +113,10 @@ def render_frames(
     this source when the caller keeps it from an earlier chunk.
     """
     w_plus = module_input(generator, source.w_plus)
-    feature, grids = module_input(generator, source.feature), [module_input(generator, g) for g in motion.grids]
     if calibration is not None and (calibration.warped.dtype, calibration.warped.device) == (w_plus.dtype, w_plus.device):
         feature, grids = calibration.warped, []
+    else:
+        feature, grids = module_input(generator, source.feature), [module_input(generator, g) for g in motion.grids]
     return generator(
         shared_code(w_plus),
         f_condition=feature,
