@@ -12,6 +12,9 @@ from tests.support.pack import node, pack, results
 from tests.support.preprocess import PORTRAIT, needs_media, rgb
 
 PREVIEW = "comfyui_styleheat_pack.nodes.preview"
+# A frame previewed alone against the same frame decoded in a chunk: fp32 rounding of batch-dependent kernels
+# (up to 1.1e-5 measured on an AVX2 CPU).
+SAME_FRAME_ATOL = 3e-5
 
 
 def test_a_strip_spreads_frames_from_first_to_last():
@@ -88,12 +91,12 @@ def test_preview_frames_renders_the_frames_decode_renders_and_warns_on_the_pictu
 
     preview = node("StyleHEAT_PreviewFrames").run(models["stylegan"], latent, flow, "strip", 0, 2, "256", motion_models=models["motion"])
     (frames,) = results(preview)
-    torch.testing.assert_close(frames, video[[0, 2]], atol=1e-5, rtol=0)
+    torch.testing.assert_close(frames, video[[0, 2]], atol=SAME_FRAME_ATOL, rtol=0)
     (picture,) = preview["ui"]["images"]
     assert Image.open(temp_folder / picture["filename"]).size == (2 * 256 + 4, 256)
 
     clamped = node("StyleHEAT_PreviewFrames").run(models["stylegan"], latent, flow, "frame", 99, 4, "256", motion_models=models["motion"])
-    torch.testing.assert_close(results(clamped)[0], video[[2]], atol=1e-5, rtol=0)
+    torch.testing.assert_close(results(clamped)[0], video[[2]], atol=SAME_FRAME_ATOL, rtol=0)
     warned = np.asarray(Image.open(temp_folder / clamped["ui"]["images"][0]["filename"]))
     assert warned[-3:, :, :].reshape(-1, 3).mean(axis=0) == pytest.approx([250, 204, 21], abs=3)
     uncalibrated = results(node("StyleHEAT_PreviewFrames").run(models["stylegan"], latent, flow, "frame", 2, 4, "256"))[0]
