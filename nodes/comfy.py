@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 import torch
 
 from ..styleheat_core.io.layouts import MODEL_FOLDER, OfficialFile, identify, official_file
+from ..styleheat_core.models.ops import warn_if_emulated
 from ..styleheat_core.pipeline.handles import ModelHandle, unique_handles
 
 FOLDER_NAME = "styleheat"
@@ -144,7 +145,9 @@ def dtype_for(precision: str, target: torch.device) -> torch.dtype:
     if precision == "auto":
         use_fp16 = model_management is not None and target.type != "cpu" and model_management.should_use_fp16(target)
         return torch.float16 if use_fp16 else torch.float32
-    return {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
+    dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
+    warn_if_emulated(dtype, target)
+    return dtype
 
 
 def check_interrupted() -> None:

@@ -37,7 +37,8 @@ LOADER_CATEGORY = f"{CATEGORY}/loaders"
 
 PRECISION_TOOLTIP = (
     "auto: fp16 on GPUs that run it well, fp32 on the CPU (the official results). "
-    "bf16 on a CPU with AMX or avx512_bf16 runs about 2x faster, within bf16 rounding of fp32"
+    "bf16 on a CPU with AMX or avx512_bf16 runs about 2x faster, within bf16 rounding of fp32; "
+    "other CPUs only emulate bf16 and fp16, several times slower than fp32 (the console warns)"
 )
 
 

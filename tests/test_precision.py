@@ -13,14 +13,17 @@ layer included); e4e (IR-SE50) and Deep3D (ResNet-50) carry the golden recipe we
 from __future__ import annotations
 
 import copy
+import logging
 from functools import lru_cache
 
 import pytest
 import torch
 
+from styleheat_core.models import ops
 from styleheat_core.models.deep3d import INPUT_SIZE, Deep3DReconNet
 from styleheat_core.models.e4e import Encoder4Editing
 from styleheat_core.models.stylegan2 import Generator
+from styleheat_core.render.models import dtype_for
 from tests.support.golden import network_state_dict
 
 TOLERANCE = {torch.bfloat16: 0.03, torch.float16: 0.005}
@@ -80,3 +83,30 @@ def test_bfloat16_matches_float32(name):
 def test_float16_generator_is_finite_and_matches_float32():
     errors = _relative_errors("stylegan2", torch.float16)
     assert len(errors) == 2 and max(errors) < TOLERANCE[torch.float16], errors
+
+
+def test_bf16_convolution_without_onednn_bf16_instructions_is_emulated_within_rounding(monkeypatch):
+    """A CPU without avx512_bf16/AMX (AVX2-only AMD and Intel parts) makes oneDNN's bf16 convolution raise;
+    conv2d then computes through F.conv2d, and both ways agree with fp32 within bf16 rounding."""
+    x = torch.randn(2, 16, 12, 12, generator=_seeded(3)).contiguous(memory_format=torch.channels_last)
+    weight, bias = torch.randn(8, 16, 3, 3, generator=_seeded(4)) * 0.1, torch.randn(8, generator=_seeded(5))
+    expected = ops.conv2d(x, weight, bias, padding=1, negative_slope=0.2)
+    outputs = {}
+    for native in (False, ops.cpu_computes_natively(torch.bfloat16)):
+        monkeypatch.setattr(ops, "cpu_computes_natively", lambda dtype, native=native: native)
+        outputs[native] = ops.conv2d(x.bfloat16(), weight.bfloat16(), bias.bfloat16(), padding=1, negative_slope=0.2)
+    for out in outputs.values():
+        assert out.dtype == torch.bfloat16 and out.shape == expected.shape
+        assert ((out.float() - expected).norm() / expected.norm()).item() < 0.01
+
+
+@pytest.mark.parametrize("native", [False, True])
+def test_loaders_warn_when_the_cpu_only_emulates_the_chosen_precision(native, monkeypatch, caplog):
+    monkeypatch.setattr(ops, "cpu_computes_natively", lambda dtype: native)
+    with caplog.at_level(logging.WARNING, logger="styleheat"):
+        assert dtype_for("bf16", torch.device("cpu")) == torch.bfloat16
+        assert dtype_for("fp32", torch.device("cpu")) == torch.float32
+        assert dtype_for("auto", torch.device("cpu")) == torch.float32
+    warnings = [record.getMessage() for record in caplog.records]
+    assert warnings == ([] if native else [warnings[0]])
+    assert native or ("bf16" in warnings[0] and "fp32" in warnings[0])

@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 from ..io.layouts import MODEL_FOLDER, official_file
+from ..models.ops import warn_if_emulated
 
 MODELS_ENV = "STYLEHEAT_MODELS_DIR"
 # glibc mallopt parameter and the threshold the renderer pins (glibc's default before it adapts).
@@ -62,7 +63,9 @@ def dtype_for(precision: str, device: torch.device) -> torch.dtype:
         raise ValueError(f"precision must be one of {PRECISIONS}; got '{precision}'")
     if precision == "auto":
         return torch.float16 if device.type == "cuda" else torch.float32
-    return {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
+    dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
+    warn_if_emulated(dtype, device)
+    return dtype
 
 
 def release(device: torch.device) -> None:
