@@ -142,6 +142,7 @@ def test_bf16_upsampling_conv_through_phases_equals_fp32_within_bf16_rounding():
     style = torch.randn(1, 32, generator=_seeded(10))
     expected = conv(x, style, 1.5, torch.ones(8), 0.2)
     assert subpixel_applies(x.bfloat16()) and not subpixel_applies(x)
+    assert subpixel_applies(torch.empty(1, 4, 128, 256)) and not subpixel_applies(torch.empty(1, 4, 512, 512))
     out = conv.to(torch.bfloat16)(x.bfloat16(), style.bfloat16(), 1.5, torch.ones(8, dtype=torch.bfloat16), 0.2)
     assert out.shape == expected.shape
     torch.testing.assert_close(out.float(), expected, atol=0.05 * expected.abs().max().item(), rtol=0)

@@ -125,15 +125,24 @@ def quarter_conv3x3(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | 
 _PHASE_TAPS = (slice(0, 3, 2), slice(1, 2))
 
 
+# fp32 input sides at which the phases beat oneDNN's fp32 transposed convolution (measured, 2 CPU cores).
+FP32_SUBPIXEL_SIDES = range(128, 257)
+
+
 def subpixel_applies(x: torch.Tensor) -> bool:
     """Whether a stride-2 3x3 transposed convolution of x is faster as four phase convolutions.
 
     oneDNN has no AMX kernel for bf16/fp16 transposed convolutions on the CPU, but runs the phase
     convolutions on AMX. With the blur's padding written by the pixel shuffle (no crop afterwards), the
     up-convolution and its blur take 0.3-0.5x the time up to 128² inputs, 0.8x at 256² and 0.9x at 512²
-    (measured, 2 CPU cores). In fp32 the transposed convolution is as fast as the phases (0.9-1.2x).
+    (measured, 2 CPU cores). In fp32 the phases win at 128² and 256² inputs: 0.5-0.7x on an AVX2 CPU,
+    0.9-1.0x on an AVX-512 one; at 64² and 512² the two run alike (benchmarks/RESULTS.md).
     """
-    return x.device.type == "cpu" and x.dtype in (torch.bfloat16, torch.float16)
+    if x.device.type != "cpu":
+        return False
+    if x.dtype in (torch.bfloat16, torch.float16):
+        return True
+    return x.dtype == torch.float32 and x.shape[-2] in FP32_SUBPIXEL_SIDES and x.shape[-1] in FP32_SUBPIXEL_SIDES
 
 
 def subpixel_conv_transpose2d(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
