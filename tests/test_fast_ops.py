@@ -146,3 +146,26 @@ def test_bf16_upsampling_conv_through_phases_equals_fp32_within_bf16_rounding():
     out = conv.to(torch.bfloat16)(x.bfloat16(), style.bfloat16(), 1.5, torch.ones(8, dtype=torch.bfloat16), 0.2)
     assert out.shape == expected.shape
     torch.testing.assert_close(out.float(), expected, atol=0.05 * expected.abs().max().item(), rtol=0)
+
+
+def test_fp32_phases_equal_the_transposed_convolution_in_value_and_gradient(monkeypatch):
+    """fp32 up-convolutions of 128²-256² inputs run as phases on the CPU, in training too: same output and gradients."""
+    torch.manual_seed(2)
+    conv = ModulatedConv2d(8, 4, 3, 16, upsample=True)
+    x = torch.randn(2, 8, 128, 128, generator=_seeded(11)).requires_grad_()
+    style = torch.randn(2, 16, generator=_seeded(12))
+    assert subpixel_applies(x)
+
+    def run() -> list[torch.Tensor]:
+        conv.zero_grad()
+        x.grad = None
+        out = conv(x, style, 1.5, torch.ones(4), 0.2)
+        (out * torch.linspace(0, 1, out.numel()).view_as(out)).sum().backward()
+        return [out.detach(), x.grad.clone(), conv.weight.grad.clone(), conv.modulation.weight.grad.clone()]
+
+    phases = run()
+    monkeypatch.setattr("styleheat_core.models.stylegan2.subpixel_applies", lambda t: False)
+    transposed = run()
+    assert not torch.equal(phases[0], transposed[0])  # the two ways ran (they round differently)
+    for got, expected in zip(phases, transposed, strict=True):
+        assert ((got - expected).norm() / expected.norm()).item() < 1e-5
