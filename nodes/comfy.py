@@ -21,8 +21,8 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 import torch
 
 from ..styleheat_core.io.layouts import MODEL_FOLDER, OfficialFile, identify, official_file
-from ..styleheat_core.models.ops import warn_if_emulated
 from ..styleheat_core.pipeline.handles import ModelHandle, unique_handles
+from ..styleheat_core.render.models import chosen_dtype
 
 FOLDER_NAME = "styleheat"
 CHECKPOINT_EXTENSIONS = {".pth", ".pt", ".safetensors", ".npz", ".mat", ".tar"}
@@ -145,9 +145,7 @@ def dtype_for(precision: str, target: torch.device) -> torch.dtype:
     if precision == "auto":
         use_fp16 = model_management is not None and target.type != "cpu" and model_management.should_use_fp16(target)
         return torch.float16 if use_fp16 else torch.float32
-    dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
-    warn_if_emulated(dtype, target)
-    return dtype
+    return chosen_dtype(precision, target)
 
 
 def check_interrupted() -> None:

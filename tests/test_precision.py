@@ -102,7 +102,7 @@ def test_bf16_convolution_without_onednn_bf16_instructions_is_emulated_within_ro
 
 @pytest.mark.parametrize("native", [False, True])
 def test_loaders_warn_when_the_cpu_only_emulates_the_chosen_precision(native, monkeypatch, caplog):
-    monkeypatch.setattr(ops, "cpu_computes_natively", lambda dtype: native)
+    monkeypatch.setattr("styleheat_core.render.models.cpu_computes_natively", lambda dtype: native or dtype == torch.float32)
     with caplog.at_level(logging.WARNING, logger="styleheat"):
         assert dtype_for("bf16", torch.device("cpu")) == torch.bfloat16
         assert dtype_for("fp32", torch.device("cpu")) == torch.float32

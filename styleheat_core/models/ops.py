@@ -9,7 +9,7 @@ convolution (no padded copy). Both keep the input's memory format (channels_last
 
 from __future__ import annotations
 
-import logging
+import functools
 import math
 from collections.abc import Sequence
 
@@ -18,8 +18,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import winograd
-
-logger = logging.getLogger("styleheat")
 
 SQRT2 = math.sqrt(2.0)
 BLUR_KERNEL = (1, 3, 3, 1)
@@ -38,6 +36,7 @@ def cpu_layout(x: torch.Tensor) -> torch.Tensor:
     return x.contiguous(memory_format=torch.channels_last) if x.device.type == "cpu" else x
 
 
+@functools.cache
 def cpu_computes_natively(dtype: torch.dtype) -> bool:
     """Whether this CPU has the instructions oneDNN needs to compute in `dtype` (bf16: avx512_bf16, AMX or
     avx_ne_convert; fp16: avx512_fp16, AMX-FP16 or avx_ne_convert). Without them reduced precision is
@@ -47,18 +46,6 @@ def cpu_computes_natively(dtype: torch.dtype) -> bool:
     if dtype == torch.float16:
         return bool(torch.ops.mkldnn._is_mkldnn_fp16_supported())
     return True
-
-
-def warn_if_emulated(dtype: torch.dtype, device: torch.device) -> None:
-    """Log a warning when a reduced precision was picked for a CPU that only emulates it (`cpu_computes_natively`)."""
-    name = {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(dtype)
-    if name is None or device.type != "cpu" or cpu_computes_natively(dtype):
-        return
-    logger.warning(
-        "%s on this CPU is emulated (it lacks avx512_bf16/AMX-class instructions) and runs up to ten times slower "
-        "than fp32; set the loader's precision to auto or fp32",
-        name,
-    )
 
 
 def _fused_cpu_inference(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> bool:

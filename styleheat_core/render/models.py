@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,13 +17,16 @@ from pathlib import Path
 import torch
 
 from ..io.layouts import MODEL_FOLDER, official_file
-from ..models.ops import warn_if_emulated
+from ..models.ops import cpu_computes_natively
 
 MODELS_ENV = "STYLEHEAT_MODELS_DIR"
 # glibc mallopt parameter and the threshold the renderer pins (glibc's default before it adapts).
 M_MMAP_THRESHOLD = -3
 MMAP_THRESHOLD = 128 * 1024
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+PRECISION_DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
+
+logger = logging.getLogger("styleheat")
 
 
 @dataclass(frozen=True)
@@ -63,8 +67,19 @@ def dtype_for(precision: str, device: torch.device) -> torch.dtype:
         raise ValueError(f"precision must be one of {PRECISIONS}; got '{precision}'")
     if precision == "auto":
         return torch.float16 if device.type == "cuda" else torch.float32
-    dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
-    warn_if_emulated(dtype, device)
+    return chosen_dtype(precision, device)
+
+
+def chosen_dtype(precision: str, device: torch.device) -> torch.dtype:
+    """The dtype of an explicit precision (fp32, fp16, bf16); logs a warning when it is a reduced precision
+    that this CPU only emulates (`cpu_computes_natively`: up to ten times slower than fp32)."""
+    dtype = PRECISION_DTYPES[precision]
+    if device.type == "cpu" and not cpu_computes_natively(dtype):
+        logger.warning(
+            "%s on this CPU is emulated (it lacks avx512_bf16/AMX-class instructions) and runs up to ten times slower "
+            "than fp32; set the loader's precision to auto or fp32",
+            precision,
+        )
     return dtype
 
 
