@@ -8,6 +8,7 @@ from typing import Iterator
 
 import torch
 
+from ..allocator import freed_memory_reused
 from ..models.stylegan2 import BelowFeature, Generator
 from ..progress import ProgressCallback
 from .forward import MotionNetworks, calibrate, render_frames, shared_below
@@ -144,9 +145,10 @@ def decode_video(
     total = len(frames)
     out = torch.empty((total, size, size, 3), dtype=torch.float32)
     done = 0
-    for chunk in decode_chunks(generator, features, size, chunk_size, frames):
-        out[done : done + chunk.shape[0]] = chunk
-        done += chunk.shape[0]
-        if on_progress is not None:
-            on_progress(done, total)
+    with freed_memory_reused():
+        for chunk in decode_chunks(generator, features, size, chunk_size, frames):
+            out[done : done + chunk.shape[0]] = chunk
+            done += chunk.shape[0]
+            if on_progress is not None:
+                on_progress(done, total)
     return out

@@ -12,6 +12,7 @@ from typing import Iterator, Mapping, Protocol, Sequence
 import numpy as np
 import torch
 
+from ..allocator import freed_memory_reused
 from ..audio.waveform import channels_by_samples
 from ..io.sound import ArraySound, SoundSource, sound_from
 from ..io.video_writer import VideoFormat, VideoWriter, check_sound_covers
@@ -168,7 +169,7 @@ def render_to_file(
     if sound is not None:
         sound = sound_from(sound, frames.start / fps)
         check_sound_covers(sound, len(frames), fps)
-    with VideoWriter(path, fps, video_format, sound, metadata) as writer:
+    with freed_memory_reused(), VideoWriter(path, fps, video_format, sound, metadata) as writer:
         for chunk in render_chunks(generator, features, frames, size, chunk_size, paste):
             writer.write(chunk.cpu().numpy())
             if on_progress is not None:

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..allocator import freed_memory_reused
 from .coefficients import Deep3DCoefficients, coefficients_from_frames
 from .deep3d_align import FRAME_SIZE
 from .ffhq_align import AlignTransform
@@ -164,7 +165,8 @@ def extract_video_motion(
     entry = load_entry(path) if path else None
     from_cache = entry is not None
     if entry is None:
-        entry = _extract(frames, net, lm3d_5, crop, backend, batch_size, on_progress, total)
+        with freed_memory_reused():
+            entry = _extract(frames, net, lm3d_5, crop, backend, batch_size, on_progress, total)
         if path:
             save_entry(path, entry, settings)
     coefficients = Deep3DCoefficients(entry["coeff257"], entry["trans_params"])

@@ -14,13 +14,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..allocator import pin_mmap_threshold
 from ..io.checkpoints import CheckpointError
 from ..io.video_writer import CODECS, OutputError, VideoFormat
 from ..pipeline.decode import OUTPUT_SIZES
 from ..preprocess.landmarks import NoFaceError
 from .distributed import Ranks
 from .job import EDIT_NAMES, RenderJob, StyleEdit, run
-from .models import PRECISIONS, ModelFolder, pin_mmap_threshold
+from .models import PRECISIONS, ModelFolder
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -7,7 +7,6 @@ the largest stage, not of every network together.
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import logging
 import os
@@ -20,9 +19,6 @@ from ..io.layouts import MODEL_FOLDER, official_file
 from ..models.ops import cpu_computes_natively
 
 MODELS_ENV = "STYLEHEAT_MODELS_DIR"
-# glibc mallopt parameter and the threshold the renderer pins (glibc's default before it adapts).
-M_MMAP_THRESHOLD = -3
-MMAP_THRESHOLD = 128 * 1024
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 PRECISION_DTYPES = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
@@ -89,16 +85,3 @@ def release(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.empty_cache()
 
-
-def pin_mmap_threshold() -> bool:
-    """glibc only: serve allocations above 128 KiB from their own mappings, returned to the system when freed.
-
-    glibc otherwise raises that threshold after the first large free, and then keeps freed chunk
-    buffers in its heaps, so the resident memory of a long render creeps up (measured in
-    benchmarks/RESULTS.md). The headless renderer owns its process, so it pins the threshold at start;
-    returns False where mallopt is unavailable.
-    """
-    try:
-        return bool(ctypes.CDLL("libc.so.6").mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD))
-    except (OSError, AttributeError):
-        return False
