@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import resource
 import threading
 import time
@@ -12,6 +11,8 @@ from pathlib import Path
 from typing import Any, Self
 
 import torch
+
+from styleheat_core.allocator import M_MMAP_MAX, M_TRIM_THRESHOLD, NEVER_TRIM, glibc
 
 MIB = 2**20
 
@@ -78,18 +79,14 @@ def measure(fn: Callable[[], Any], device: torch.device, repeats: int = 1) -> Me
 
 
 def keep_freed_memory() -> bool:
-    """glibc only: serve every allocation from the heap and never trim it (mallopt M_MMAP_MAX=0, M_TRIM_THRESHOLD=max).
+    """glibc only: serve every allocation from the heap and never trim it, for the rest of the process
+    (`styleheat_core.allocator.freed_memory_reused`'s setting, never undone).
 
     Freed 1024² activations are then reused instead of being unmapped and faulted in again on the
-    next allocation (on CPU that page-fault time is ~20 % of a frame). The process keeps its peak
-    memory for its whole life. Returns False where mallopt is unavailable.
+    next allocation. The process keeps its peak memory for its whole life. Returns False where mallopt is unavailable.
     """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return False
-    m_trim_threshold, m_mmap_max = -1, -4
-    return bool(libc.mallopt(m_mmap_max, 0)) and bool(libc.mallopt(m_trim_threshold, 2**31 - 1))
+    libc = glibc()
+    return libc is not None and bool(libc.mallopt(M_MMAP_MAX, 0)) and bool(libc.mallopt(M_TRIM_THRESHOLD, NEVER_TRIM))
 
 
 def status_kib(field: str, pid: int | str = "self") -> int:

@@ -27,7 +27,8 @@ _open_scopes = 0  # the setting is process-wide: set by the first scope to open,
 
 
 @functools.cache
-def _glibc() -> ctypes.CDLL | None:
+def glibc() -> ctypes.CDLL | None:
+    """The C library when it is glibc (it has mallopt and malloc_trim), else None."""
     try:
         libc = ctypes.CDLL("libc.so.6")
     except OSError:
@@ -42,7 +43,7 @@ def pin_mmap_threshold() -> bool:
     so what the setup (3DMM, inversion) used stays resident. The headless renderer owns its process and
     pins the threshold at start. Returns False without glibc.
     """
-    libc = _glibc()
+    libc = glibc()
     return libc is not None and bool(libc.mallopt(M_MMAP_THRESHOLD, PINNED_MMAP_THRESHOLD))
 
 
@@ -54,7 +55,7 @@ def freed_memory_reused() -> Iterator[bool]:
     threads of a ComfyUI process meanwhile allocate from the heap too. Yields whether it is in force.
     """
     global _open_scopes
-    libc = _glibc()
+    libc = glibc()
     if libc is None:
         yield False
         return
