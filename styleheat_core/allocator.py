@@ -1,7 +1,8 @@
 """glibc's allocator policy for repeated work: what a loop's steps free is reused, and returned when the loop ends.
 
-glibc serves a large block (above 32 MiB always) from a fresh mapping and unmaps it when freed, so each 1024²
-activation that a frame allocates again is faulted in again, one 4 KiB page at a time, zeroed by the kernel.
+Unless its heap holds a free chunk that fits, glibc serves a large block (above 32 MiB always) from a fresh
+mapping and unmaps it when freed, so each 1024² activation that a frame allocates again is faulted in again,
+one 4 KiB page at a time, zeroed by the kernel.
 On a 2-core virtual machine that cost a third to a half of a frame (benchmarks/RESULTS.md, "Page faults").
 The chunks of a render and the batches of a 3DMM extraction allocate the same blocks over and over, so
 they run inside `freed_memory_reused`. Without glibc both functions do nothing.
