@@ -12,8 +12,6 @@ from typing import Any, Self
 
 import torch
 
-from styleheat_core.allocator import M_MMAP_MAX, M_TRIM_THRESHOLD, NEVER_TRIM, glibc
-
 MIB = 2**20
 
 try:
@@ -76,17 +74,6 @@ def measure(fn: Callable[[], Any], device: torch.device, repeats: int = 1) -> Me
             best = min(best, time.perf_counter() - start)
     gpu = torch.cuda.max_memory_allocated(device) / MIB if device.type == "cuda" else None
     return Measurement(best, rss.peak / MIB, gpu, result)
-
-
-def keep_freed_memory() -> bool:
-    """glibc only: serve every allocation from the heap and never trim it, for the rest of the process
-    (`styleheat_core.allocator.freed_memory_reused`'s setting, never undone).
-
-    Freed 1024² activations are then reused instead of being unmapped and faulted in again on the
-    next allocation. The process keeps its peak memory for its whole life. Returns False where mallopt is unavailable.
-    """
-    libc = glibc()
-    return libc is not None and bool(libc.mallopt(M_MMAP_MAX, 0)) and bool(libc.mallopt(M_TRIM_THRESHOLD, NEVER_TRIM))
 
 
 def status_kib(field: str, pid: int | str = "self") -> int:

@@ -30,10 +30,11 @@ from torch import nn
 
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]
 
-from measure import keep_freed_memory, measure
+from measure import measure
 from reference import reference_video
 from run import video_features
 
+from styleheat_core.allocator import keep_freed_memory
 from styleheat_core.pipeline.decode import decode_video
 from styleheat_core.pipeline.image_format import network_to_image
 from styleheat_core.pipeline.inversion import invert

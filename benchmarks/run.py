@@ -35,9 +35,10 @@ import torch
 
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]
 
-from measure import Measurement, keep_freed_memory, measure
+from measure import Measurement, measure
 from reference import reference_deep3d, reference_inversion, reference_video
 
+from styleheat_core.allocator import keep_freed_memory
 from styleheat_core.models.deep3d import INPUT_SIZE as DEEP3D_SIZE
 from styleheat_core.models.stylegan2 import Generator
 from styleheat_core.pipeline.decode import OUTPUT_SIZES, WarpedFeatures, decode_video

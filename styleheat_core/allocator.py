@@ -48,6 +48,13 @@ def pin_mmap_threshold() -> bool:
     return libc is not None and bool(libc.mallopt(M_MMAP_THRESHOLD, PINNED_MMAP_THRESHOLD))
 
 
+def keep_freed_memory() -> bool:
+    """From now on serve every block from the heap and never trim it, so freed memory is reused (and the
+    process keeps its peak memory until `freed_memory_reused` closes, if one is open). Returns False without glibc."""
+    libc = glibc()
+    return libc is not None and bool(libc.mallopt(M_MMAP_MAX, 0)) and bool(libc.mallopt(M_TRIM_THRESHOLD, NEVER_TRIM))
+
+
 @contextmanager
 def freed_memory_reused() -> Iterator[bool]:
     """Inside: every block comes from the heap and freed memory stays there for the next step (no mapping, no
@@ -63,8 +70,7 @@ def freed_memory_reused() -> Iterator[bool]:
     with _lock:
         _open_scopes += 1
         if _open_scopes == 1:
-            libc.mallopt(M_MMAP_MAX, 0)
-            libc.mallopt(M_TRIM_THRESHOLD, NEVER_TRIM)
+            keep_freed_memory()
     try:
         yield True
     finally:
