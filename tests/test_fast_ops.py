@@ -15,6 +15,8 @@ from styleheat_core.models.ops import fused_leaky_relu, make_kernel, subpixel_ap
 from styleheat_core.models.stylegan2 import Generator, ModulatedConv2d
 
 ATOL = 1e-5
+# Whole generator passes batched differently: the rounding of every Winograd F(4x4, 3x3) layer, in different orders.
+GENERATOR_ATOL = 2e-5
 
 
 def _seeded(seed: int) -> torch.Generator:
@@ -120,8 +122,8 @@ def test_generator_shared_code_and_layouts_equal_the_per_sample_nchw_path(small_
     finally:
         g.memory_format = None
     assert shared.shape == (3, 3, 64, 64)
-    torch.testing.assert_close(shared, per_sample, atol=ATOL, rtol=0)
-    torch.testing.assert_close(shared, nchw, atol=ATOL, rtol=0)
+    torch.testing.assert_close(shared, per_sample, atol=GENERATOR_ATOL, rtol=0)
+    torch.testing.assert_close(shared, nchw, atol=GENERATOR_ATOL, rtol=0)
 
 
 @pytest.mark.parametrize(("height", "width"), [(5, 7), (8, 8), (1, 3)])

@@ -19,7 +19,8 @@ from styleheat_core.pipeline.forward import Calibration, FrameMotion, calibrate,
 from styleheat_core.pipeline.inversion import OptimizedInversion
 
 FRAMES = 3
-ATOL = 1e-5
+# Whole generator passes batched differently: the rounding of every Winograd F(4x4, 3x3) layer, in different orders.
+ATOL = 2e-5
 
 
 def _seeded(seed: int) -> torch.Generator:
@@ -74,7 +75,9 @@ def test_batched_render_equals_frame_by_frame(generator, calibrated, codes, high
     source = _source(generator, codes).expand(FRAMES) if codes == 1 else _source(generator, codes)
     motion = _motion()
     batched = _render(generator, calibrator, source, motion)
-    one_by_one = torch.cat([_render(generator, calibrator, source.map(lambda t, i=i: t[i : i + 1]), _frame(motion, i)) for i in range(FRAMES)])
+    one_by_one = torch.cat(
+        [_render(generator, calibrator, source.map(lambda t, i=i: t[i : i + 1]), _frame(motion, i)) for i in range(FRAMES)]
+    )
     assert batched.shape == (FRAMES, 3, 128, 128)
     torch.testing.assert_close(batched, one_by_one, atol=ATOL, rtol=0)
     assert not torch.allclose(batched[0], batched[1])
@@ -112,7 +115,9 @@ def test_frames_sharing_a_code_modulate_each_weight_once(generator, codes, monke
     source = _source(generator, codes).expand(FRAMES) if codes == 1 else _source(generator, codes)
     modulated = []
     original = ModulatedConv2d.modulated_weight
-    monkeypatch.setattr(ModulatedConv2d, "modulated_weight", lambda self, style, gain=1.0: modulated.append(self) or original(self, style, gain))
+    monkeypatch.setattr(
+        ModulatedConv2d, "modulated_weight", lambda self, style, gain=1.0: modulated.append(self) or original(self, style, gain)
+    )
     _render(generator, None, source, _motion())
     above = _above_feature_layers(generator)
     assert len(above) == 3  # the 128x128 stage of this generator
@@ -123,4 +128,6 @@ def test_frames_sharing_a_code_modulate_each_weight_once(generator, codes, monke
 def _above_feature_layers(generator: Generator) -> set[ModulatedConv2d]:
     """The modulated convolutions that run one frame at a time: every stage above the 64x64 one."""
     stages = range(FEATURE_STAGE + 1, len(generator.to_rgbs))
-    return {layer.conv for stage in stages for layer in (generator.convs[2 * stage], generator.convs[2 * stage + 1], generator.to_rgbs[stage])}
+    return {
+        layer.conv for stage in stages for layer in (generator.convs[2 * stage], generator.convs[2 * stage + 1], generator.to_rgbs[stage])
+    }

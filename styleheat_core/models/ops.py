@@ -72,7 +72,7 @@ def conv2d(
 ) -> torch.Tensor:
     """F.conv2d, then leaky_relu(negative_slope) if given, computed the fastest way for the device.
 
-    CPU inference: wide 3x3 convolutions by Winograd F(2x2, 3x3) (models/winograd.py), the others by
+    CPU inference: wide 3x3 convolutions by Winograd F(4x4, 3x3) or F(2x2, 3x3) (models/winograd.py), the others by
     oneDNN with the activation fused into the convolution (no second pass over the output). With
     gradients, or on other devices: F.conv2d and an in-place leaky ReLU.
     """

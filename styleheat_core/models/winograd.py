@@ -1,83 +1,148 @@
-"""3x3 convolutions by Winograd's minimal filtering F(2x2, 3x3), for CPU inference of wide layers.
+"""3x3 convolutions by Winograd's minimal filtering F(4x4, 3x3) or F(2x2, 3x3), for CPU inference of wide layers.
 
-A stride-1, padding-1 3x3 convolution of a (B, C, H, W) map with even H and W is computed on 4x4
-input tiles taken every 2 pixels: each tile is transformed by V = Bt d B (additions only), the 16
-tile positions are 16 matrix products (tiles x C) @ (C x O) with the transformed filters U = G g Gt,
-and each product is turned back into its 2x2 output block by Y = At M A. That is 16 multiplications
-per 4 outputs instead of 36: 2.25x fewer, and the products run as large GEMMs. Measured on 2 CPU
-cores (fp32) it is 20-40 % faster than oneDNN's direct convolution when both channel counts are at
-least 256, and more accurate (max error against float64 about 3e-6 instead of 1.5e-5 on unit-scale
-data: the transforms only add, subtract and halve). Narrower layers are faster direct.
+A stride-1, padding-1 3x3 convolution of a (B, C, H, W) map is computed on n x n input tiles taken every
+m pixels (m = 4, n = 6 where H and W are multiples of 4; else m = 2, n = 4 where they are even): each
+tile is transformed by V = Bt d B, the n² tile positions are n² matrix products (tiles x C) @ (C x O)
+with the transformed filters U = G g Gt, and each product is turned back into its m x m output block by
+Y = At M A. F(4x4, 3x3) takes 36 multiplications per 16 outputs instead of 144 (4x fewer; F(2x2, 3x3):
+16 per 4, 2.25x), and the products run as large GEMMs. Both transforms are one matrix product each
+(Bt x Bt as an n² x n² matrix over the gathered tiles, At x At as m² x n²).
+
+F(4x4, 3x3) interpolates at 0, 1, -1, 1/2, -2 and infinity rather than the usual 0, +-1, +-2: its
+largest error against float64 is then 2-3e-5 on unit-scale data of 128-512 channels, 1.5-3x that of
+oneDNN's direct fp32 convolution (the usual points give 5-9e-5); F(2x2, 3x3) only adds and halves and
+is more accurate than the direct convolution. Measured on 2 CPU cores (fp32), F(4x4, 3x3) takes
+0.5-0.85x the time of oneDNN's direct convolution from 128 channels up and 0.55-0.75x that of
+F(2x2, 3x3) (benchmarks/RESULTS.md). Narrower layers are faster direct.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from fractions import Fraction
+
 import torch
 import torch.nn.functional as F
 
-MIN_CHANNELS = 256  # narrower convolutions run faster direct (measured, 2 CPU cores)
-MIN_TILES = 256  # fewer 2x2 output tiles per image batch: the transforms cost more than they save
 
-# Bt rows as (i, j, sign): row k of Bt d is d[i] + sign * d[j].
-_BT_ROWS = ((0, 2, -1), (1, 2, 1), (2, 1, -1), (1, 3, -1))
-_G = torch.tensor([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
-_AT = torch.tensor([[1.0, 1.0, 1.0, 0.0], [0.0, 1.0, -1.0, -1.0]])
-# Filter transform as one matrix: (kh*kw) -> (4*4), and output transform: (4*4) -> (2*2).
-_FILTER = torch.einsum("ai,bj->ijab", _G, _G).reshape(9, 16)
-_OUTPUT = torch.einsum("ra,cb->rcab", _AT, _AT).reshape(4, 16)
+@dataclass(frozen=True)
+class Algorithm:
+    """F(m x m, 3x3): the output tile side m, the fewest channels at which it beats the direct
+    convolution, and its three transforms, each a matrix over flattened tiles."""
+
+    tile: int
+    min_channels: int
+    input_transform: torch.Tensor  # (n², n²): Bt d B of a flattened n x n tile
+    filter_transform: torch.Tensor  # (9, n²): G g Gt of a flattened 3x3 filter
+    output_transform: torch.Tensor  # (m², n²): At M A into a flattened m x m block
+
+    @property
+    def span(self) -> int:
+        """n, the input tile side."""
+        return self.tile + 2
+
+
+def _algorithm(tile: int, min_channels: int, bt: list[list[str]], g: list[list[str]], at: list[list[str]]) -> Algorithm:
+    """An Algorithm from its exact (rational) Bt, G and At; the transforms are kept in float64 and cast per call."""
+    bt_, g_, at_ = (torch.tensor([[float(Fraction(v)) for v in row] for row in m], dtype=torch.float64) for m in (bt, g, at))
+    n = tile + 2
+    return Algorithm(
+        tile,
+        min_channels,
+        torch.einsum("ai,bj->abij", bt_, bt_).reshape(n * n, n * n),
+        torch.einsum("ai,bj->ijab", g_, g_).reshape(9, n * n),
+        torch.einsum("ra,cb->rcab", at_, at_).reshape(tile * tile, n * n),
+    )
+
+
+F2 = _algorithm(
+    2,
+    256,  # measured, 2 CPU cores
+    [["1", "0", "-1", "0"], ["0", "1", "1", "0"], ["0", "-1", "1", "0"], ["0", "1", "0", "-1"]],
+    [["1", "0", "0"], ["1/2", "1/2", "1/2"], ["1/2", "-1/2", "1/2"], ["0", "0", "1"]],
+    [["1", "1", "1", "0"], ["0", "1", "-1", "-1"]],
+)
+F4 = _algorithm(
+    4,
+    128,  # measured, 2 CPU cores: 64-channel layers run faster direct
+    [
+        ["1", "-3/2", "-2", "3/2", "1", "0"],
+        ["0", "-1", "1/2", "5/2", "1", "0"],
+        ["0", "1", "-5/2", "1/2", "1", "0"],
+        ["0", "-2", "-1", "2", "1", "0"],
+        ["0", "1/2", "-1", "-1/2", "1", "0"],
+        ["0", "1", "-3/2", "-2", "3/2", "1"],
+    ],
+    [
+        ["1", "0", "0"],
+        ["1/3", "1/3", "1/3"],
+        ["-1/3", "1/3", "-1/3"],
+        ["-16/15", "-8/15", "-4/15"],
+        ["1/15", "-2/15", "4/15"],
+        ["0", "0", "1"],
+    ],
+    [
+        ["1", "1", "1", "1", "1", "0"],
+        ["0", "1", "-1", "1/2", "-2", "0"],
+        ["0", "1", "1", "1/4", "4", "0"],
+        ["0", "1", "-1", "1/8", "-8", "1"],
+    ],
+)
+MIN_PIXELS = 1024  # fewer output pixels per batch: the transforms cost more than they save
+
+
+def algorithm_for(height: int, width: int) -> Algorithm | None:
+    """F(4x4, 3x3) where the map tiles by 4, F(2x2, 3x3) where it tiles by 2, else None."""
+    return next((a for a in (F4, F2) if height % a.tile == 0 and width % a.tile == 0), None)
 
 
 def applies(x: torch.Tensor, weight: torch.Tensor, stride: int, padding: tuple[int, int], groups: int) -> bool:
     """Whether conv2d(x, weight) is a wide fp32 3x3 convolution that Winograd computes faster."""
     out_channels, in_channels, kh, kw = weight.shape
     batch, _, height, width = x.shape
+    algorithm = algorithm_for(height, width)
     return (
         (kh, kw, stride, padding, groups) == (3, 3, 1, (1, 1), 1)
         and x.dtype == torch.float32
-        and height % 2 == 0
-        and width % 2 == 0
-        and min(in_channels, out_channels) >= MIN_CHANNELS
-        and batch * height * width // 4 >= MIN_TILES
+        and algorithm is not None
+        and min(in_channels, out_channels) >= algorithm.min_channels
+        and batch * height * width >= MIN_PIXELS
     )
 
 
-def _bt(parts: list[torch.Tensor], out: torch.Tensor) -> None:
-    """out[k] = (Bt d)[k] for d = parts (4 equally shaped views), written in place."""
-    for k, (i, j, sign) in enumerate(_BT_ROWS):
-        (torch.add if sign > 0 else torch.sub)(parts[i], parts[j], out=out[k])
-
-
-def _input_tiles(x: torch.Tensor) -> torch.Tensor:
-    """Bt d B for every 4x4 tile of the zero-padded input, as (16, B*H/2*W/2, C) in tile-position-major order."""
+def _input_tiles(x: torch.Tensor, algorithm: Algorithm) -> torch.Tensor:
+    """Bt d B for every n x n tile of the zero-padded input, as (n², tiles, C) in tile-position-major order."""
     batch, channels, height, width = x.shape
-    th, tw = height // 2, width // 2
+    m, n = algorithm.tile, algorithm.span
+    th, tw = height // m, width // m
     padded = x.new_empty(batch, height + 2, width + 2, channels)
     for edge in (padded[:, 0], padded[:, -1], padded[:, :, 0], padded[:, :, -1]):
         edge.zero_()
     padded[:, 1:-1, 1:-1] = x.permute(0, 2, 3, 1)
-    rows = x.new_empty(4, batch, th, width + 2, channels)
-    _bt([padded[:, i : i + 2 * th : 2] for i in range(4)], rows)
-    tiles = x.new_empty(16, batch, th, tw, channels)
-    for a in range(4):
-        _bt([rows[a][:, :, j : j + 2 * tw : 2] for j in range(4)], tiles[4 * a : 4 * a + 4])
-    return tiles.view(16, -1, channels)
+    tiles = x.new_empty(n, n, batch, th, tw, channels)
+    for row in range(n):
+        # (batch, th, tw, channels, n) windows along the width, for the tiles' input row `row`
+        tiles[row] = padded[:, row : row + m * th : m].unfold(2, n, m).permute(4, 0, 1, 2, 3)
+    return torch.mm(algorithm.input_transform.to(x), tiles.view(n * n, -1)).view(n * n, -1, channels)
 
 
-def filter_transform(weight: torch.Tensor) -> torch.Tensor:
-    """G g Gt of (O, C, 3, 3) filters as (16, C, O) matrices (a transposed view, no copy)."""
+def filter_transform(weight: torch.Tensor, algorithm: Algorithm) -> torch.Tensor:
+    """G g Gt of (O, C, 3, 3) filters as (n², C, O) matrices (a transposed view, no copy)."""
     out_channels, in_channels = weight.shape[:2]
-    u = torch.mm(_FILTER.to(weight).t(), weight.reshape(out_channels * in_channels, 9).t())
-    return u.view(16, out_channels, in_channels).transpose(1, 2)
+    u = torch.mm(algorithm.filter_transform.to(weight).t(), weight.reshape(out_channels * in_channels, 9).t())
+    return u.view(-1, out_channels, in_channels).transpose(1, 2)
 
 
 def conv3x3(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, negative_slope: float | None = None) -> torch.Tensor:
     """conv2d(x, weight, bias, padding=1) [then leaky_relu(negative_slope)], channels_last out; needs `applies`."""
     batch, _, height, width = x.shape
     out_channels = weight.shape[0]
-    products = torch.bmm(_input_tiles(x), filter_transform(weight))
-    blocks = torch.mm(_OUTPUT.to(x), products.view(16, -1))
-    out = x.new_empty(batch, height // 2, 2, width // 2, 2, out_channels)
-    blocks = blocks.view(2, 2, batch, height // 2, width // 2, out_channels).permute(2, 3, 0, 4, 1, 5)
+    algorithm = algorithm_for(height, width)
+    m = algorithm.tile
+    products = torch.bmm(_input_tiles(x, algorithm), filter_transform(weight, algorithm))
+    blocks = torch.mm(algorithm.output_transform.to(x), products.view(products.shape[0], -1))
+    out = x.new_empty(batch, height // m, m, width // m, m, out_channels)
+    blocks = blocks.view(m, m, batch, height // m, width // m, out_channels).permute(2, 3, 0, 4, 1, 5)
     if bias is None:
         out.copy_(blocks)
     else:
