@@ -8,12 +8,10 @@ radius) are held at full resolution; the crops themselves are small.
 from __future__ import annotations
 
 from collections import deque
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
 import numpy as np
-import torch
 
 from .ffhq_align import AlignTransform, ffhq_quad_params, quad_from_params, warp_to_aligned
 from .landmarks import LandmarkBackend, TrackedFrame, iter_landmarks
@@ -70,18 +68,6 @@ def _frame_params(tracked: list[TrackedFrame], index: int, options: CropOptions,
     return smooth_sequence(window, options.smoothing)[index - start]
 
 
-@contextmanager
-def _one_torch_thread() -> Iterator[None]:
-    """torch on one thread inside (restored after): while dlib detects the next frames on every core, torch's
-    idle worker threads would spin against it (detection ran 2x slower beside them on 2 hyperthreaded cores)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
-
-
 @dataclass(frozen=True)
 class CroppedFrame:
     """One cropped frame: the crop (size, size, 3) uint8, its transform, landmarks in source and crop pixels, detected or carried."""
@@ -108,8 +94,7 @@ def iter_crops(
             frame = waiting.popleft()
             transform = AlignTransform(quad_from_params(params), options.size)
             tracked[frame.index] = TrackedFrame(frame.index, np.empty(0), frame.points, frame.detected)
-            with _one_torch_thread():
-                crop = warp_to_aligned(frame.image, transform, border="constant")
+            crop = warp_to_aligned(frame.image, transform, border="constant")
             yield CroppedFrame(crop, transform, frame.points, transform.to_aligned(frame.points), frame.detected)
 
     for frame in iter_landmarks(frames, backend, options.face_index, options.on_missing):
