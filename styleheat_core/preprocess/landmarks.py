@@ -31,9 +31,10 @@ PREDICTOR_68 = "shape_predictor_68_face_landmarks.dat"
 CNN_DETECTOR = "mmod_human_face_detector.dat"
 ON_MISSING = ("error", "carry_last")
 MAX_DETECT_THREADS = 8
-# A video's later frames are searched on a copy where its first frame's face is this wide. dlib's detectors scan
+# A video's later frames are searched on a copy where its first frame's face is this wide. dlib's HOG detector scans
 # 80-pixel windows over an image pyramid, so a face that shrinks to half of it is still found, and a face is always
-# detected at the pyramid level where it is about 80 pixels wide, whatever the copy's size.
+# detected at the pyramid level where it is about 80 pixels wide, whatever the copy's size (the CNN detector finds
+# smaller faces than that).
 VIDEO_FACE_WIDTH = 160
 
 
