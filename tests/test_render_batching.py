@@ -2,8 +2,8 @@
 
 Covers the shared-code path (one W+ for every frame: the generator shares its layers below 64x64)
 and the per-frame path (edited codes differ per frame: grouped convolutions), with and without a
-calibrator, and the synthesis above 64x64 one frame, two frames or the whole batch at a time; and the
-calibrator's warped feature taken by the generator.
+calibrator, and the synthesis above 64x64 one frame, two frames or the whole batch at a time; the last
+stage in bands of rows; and the calibrator's warped feature taken by the generator.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from torch import nn
 
 from styleheat_core.models.flow import flow_to_grid
 from styleheat_core.models.modulation import FeatureModulation
-from styleheat_core.models.stylegan2 import FEATURE_STAGE, Generator, ModulatedConv2d
+from styleheat_core.models import stylegan2
+from styleheat_core.models.stylegan2 import BAND_HALO, FEATURE_STAGE, Generator, ModulatedConv2d
 from styleheat_core.pipeline.forward import Calibration, FrameMotion, calibrate, render_frames, shared_code
 from styleheat_core.pipeline.inversion import OptimizedInversion
 
@@ -81,6 +82,32 @@ def test_batched_render_equals_frame_by_frame(generator, calibrated, codes, high
     assert batched.shape == (FRAMES, 3, 128, 128)
     torch.testing.assert_close(batched, one_by_one, atol=ATOL, rtol=0)
     assert not torch.allclose(batched[0], batched[1])
+
+
+@torch.no_grad()
+@pytest.mark.parametrize("band_rows", [7, 16, 24, 64])
+def test_the_last_stage_in_row_bands_equals_the_whole_stage(generator, band_rows, monkeypatch):
+    # The last stage runs a band of input rows at a time (each with BAND_HALO rows of its neighbours), so that its
+    # activations at the top resolution exist one band at a time; the image is the one computed at once.
+    source, motion = _source(generator, 1).expand(FRAMES), _motion()
+    monkeypatch.setattr(generator, "band_rows", 10**6)
+    whole = _render(generator, None, source, motion)
+    monkeypatch.setattr(generator, "band_rows", band_rows)
+    torch.testing.assert_close(_render(generator, None, source, motion), whole, atol=ATOL, rtol=0)
+
+
+@torch.no_grad()
+def test_the_cpu_renders_the_last_stage_in_bands_that_need_their_whole_halo(generator, monkeypatch):
+    # On the CPU (band_rows None) the last stage is banded by CPU_BAND_ROWS; a halo one row short changes the image,
+    # so BAND_HALO is the bound of what a band reads beyond its rows, and the banding does run.
+    source, motion = _source(generator, 1).expand(FRAMES), _motion()
+    monkeypatch.setattr(generator, "band_rows", 10**6)
+    whole = _render(generator, None, source, motion)
+    monkeypatch.setattr(generator, "band_rows", None)
+    monkeypatch.setattr(stylegan2, "CPU_BAND_ROWS", 16)
+    torch.testing.assert_close(_render(generator, None, source, motion), whole, atol=ATOL, rtol=0)
+    monkeypatch.setattr(stylegan2, "BAND_HALO", BAND_HALO - 1)
+    assert (_render(generator, None, source, motion) - whole).abs().amax() > 1e-3
 
 
 @torch.no_grad()

@@ -68,6 +68,27 @@ ERROR_FACTOR = {2: 1.0, 4: 3.0}
 
 
 @pytest.mark.parametrize("tile", [4, 2])
+@pytest.mark.parametrize(("band_rows", "bands"), [(1, 6), (4, 2), (6, 1)])
+def test_conv3x3_in_bands_of_tile_rows_equals_one_band(tile, band_rows, bands, monkeypatch):
+    # Tile rows are gathered, transformed and multiplied a band at a time (the last band may be shorter);
+    # each tile's arithmetic is the same, so the result is bit for bit the one of a single band.
+    height, width = 6 * tile, 5 * tile
+    x = torch.randn(2, 16, height, width, generator=_seeded(11)).contiguous(memory_format=CHANNELS_LAST)
+    weight = torch.randn(12, 16, 3, 3, generator=_seeded(12)) / 12
+    bias = torch.randn(12, generator=_seeded(13))
+    one_band = winograd.conv3x3(x, weight, bias, 0.2)
+    gathered = []
+    original = winograd._input_tiles
+    monkeypatch.setattr(winograd, "_input_tiles", lambda padded, rows, algorithm: gathered.append(rows) or original(padded, rows, algorithm))
+    monkeypatch.setattr(winograd, "BAND_TILES", 1)
+    row_bytes = (tile + 2) ** 2 * 2 * 5 * 16 * 4  # n² x batch x tiles per row x channels x 4 bytes
+    monkeypatch.setattr(winograd, "BAND_BYTES", band_rows * row_bytes)
+    banded = winograd.conv3x3(x, weight, bias, 0.2)
+    assert len(gathered) == bands and sum(len(rows) for rows in gathered) == 6
+    assert torch.equal(banded, one_band)
+
+
+@pytest.mark.parametrize("tile", [4, 2])
 def test_conv3x3_is_about_as_accurate_as_the_direct_fp32_convolution_on_a_wide_layer(tile):
     x = torch.randn(1, 256, 32, 32 + (0 if tile == 4 else 2), generator=_seeded(3)).contiguous(memory_format=CHANNELS_LAST)
     weight = torch.randn(256, 256, 3, 3, generator=_seeded(4)) / 48.0

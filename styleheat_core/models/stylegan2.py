@@ -37,6 +37,12 @@ FEATURE_HOOK_INDEX = 7
 # The synthesis stage (up-conv, conv, to-RGB) whose up-conv makes the 64x64 feature at FEATURE_HOOK_INDEX.
 FEATURE_STAGE = (FEATURE_HOOK_INDEX - 1) // 2
 FEATURE_RESOLUTION = 64
+# Input rows beyond a band that the last stage reads: its up-convolution, blur and 3x3 convolution reach
+# 2 input rows away, the RGB skip's up-sampling 1 (tests/test_render_batching.py checks both bounds).
+BAND_HALO = 2
+# Input rows of the last stage computed at a time on the CPU: at 1024² a band's activations are a quarter of
+# the 128 MiB of a whole frame's, and the stage costs about 3 % more (the halos).
+CPU_BAND_ROWS = 128
 
 
 class SynthesisOutput(NamedTuple):
@@ -64,6 +70,26 @@ class SynthesisStage(NamedTuple):
     def __call__(self, out: torch.Tensor, skip: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         out = self.conv(self.up(out))
         return out, self.to_rgb(out, skip)
+
+    def image(self, out: torch.Tensor, skip: torch.Tensor, band_rows: int | None = None) -> torch.Tensor:
+        """The stage's RGB image alone (what the last stage is for), `band_rows` input rows at a time (None: at once).
+
+        Each band is computed with BAND_HALO rows of its neighbours and cropped, so the image is the one
+        computed at once, while the activations at the stage's resolution exist only for one band.
+        """
+        height = out.shape[-2]
+        if band_rows is None or band_rows >= height:
+            return self(out, skip)[1]
+        image = None
+        for start in range(0, height, band_rows):
+            stop = min(start + band_rows, height)
+            low, high = max(start - BAND_HALO, 0), min(stop + BAND_HALO, height)
+            band = self(out[:, :, low:high], skip[:, :, low:high])[1][:, :, 2 * (start - low) : 2 * (stop - low)]
+            if image is None:
+                layout = torch.channels_last if band.is_contiguous(memory_format=torch.channels_last) else torch.contiguous_format
+                image = torch.empty((*band.shape[:2], 2 * height, band.shape[-1]), dtype=band.dtype, device=band.device, memory_format=layout)
+            image[:, :, 2 * start : 2 * stop] = band
+        return image
 
 
 class PixelNorm(nn.Module):
@@ -308,7 +334,8 @@ class Generator(nn.Module):
     Above the 64x64 feature, `high_resolution_frames` frames are synthesised at a time; None (the
     default) picks by device: one on CPU, where a 1024² activation is 128 MiB per frame and batching
     gains nothing at these sizes (this keeps a chunk's working set to one frame's, benchmarks/RESULTS.md),
-    the whole batch on CUDA.
+    the whole batch on CUDA. The last stage runs `band_rows` input rows at a time (`SynthesisStage.image`);
+    None picks by device: CPU_BAND_ROWS on CPU, all rows at once on CUDA.
     """
 
     def __init__(
@@ -348,6 +375,7 @@ class Generator(nn.Module):
         self.n_latent = self.log_size * 2 - 2
         self.memory_format: torch.memory_format | None = None
         self.high_resolution_frames: int | None = None
+        self.band_rows: int | None = None
 
     def _stage(self, stage: int, codes: torch.Tensor) -> SynthesisStage:
         """Synthesis stage `stage` (up-conv, conv, to-RGB) modulated by W+ rows 1 + 2*stage on."""
@@ -410,7 +438,9 @@ class Generator(nn.Module):
         skip = self.to_rgbs[FEATURE_STAGE](out, w_plus[:, index + 1], below.skip)
         last = len(self.to_rgbs) - 1
         quarter = output_size is not None and 4 * output_size == self.size and last > FEATURE_STAGE
-        step = self.high_resolution_frames or (1 if w_plus.device.type == "cpu" else out.shape[0])
+        on_cpu = w_plus.device.type == "cpu"
+        step = self.high_resolution_frames or (1 if on_cpu else out.shape[0])
+        band_rows = self.band_rows or (CPU_BAND_ROWS if on_cpu else None)
         stages = range(FEATURE_STAGE + 1, last if quarter else last + 1)
         shared = [self._stage(stage, w_plus) for stage in stages] if w_plus.shape[0] == 1 else None  # modulated once for all frames
         pieces = []
@@ -418,10 +448,14 @@ class Generator(nn.Module):
             frames = slice(start, start + step)
             piece_out, piece_skip = out[frames], skip if skip.shape[0] == 1 else skip[frames]
             codes = w_plus if w_plus.shape[0] == 1 else w_plus[frames]
-            for layers in shared or [self._stage(stage, codes) for stage in stages]:
-                piece_out, piece_skip = layers(piece_out, piece_skip)
+            layers = shared or [self._stage(stage, codes) for stage in stages]
+            top = None if quarter or not layers else layers[-1]  # the last stage, whose features nothing reads
+            for stage_layers in layers if top is None else layers[:-1]:
+                piece_out, piece_skip = stage_layers(piece_out, piece_skip)
             if quarter:
                 piece_skip = self._quarter_stage(last, piece_out, piece_skip, codes, clamp)
+            elif top is not None:
+                piece_skip = top.image(piece_out, piece_skip, band_rows)
             pieces.append(piece_skip)
         image = pieces[0] if len(pieces) == 1 else torch.cat(pieces)
         if not quarter:

@@ -89,6 +89,12 @@ F4 = _algorithm(
     ],
 )
 MIN_PIXELS = 1024  # fewer output pixels per batch: the transforms cost more than they save
+# Tile rows are transformed and multiplied a band at a time, so that the tile buffers (n² x tiles x channels,
+# 2.25x the input for F(4x4, 3x3)) stay near BAND_BYTES, with at least BAND_TILES tiles per band: smaller
+# products ran slower for the 512-channel layers (measured, 2 CPU cores), and a 1024² frame's 128-channel
+# layer at 256² kept 144 MiB of tile buffers for the whole map.
+BAND_BYTES = 32 * 2**20
+BAND_TILES = 1024
 
 
 def algorithm_for(height: int, width: int) -> Algorithm | None:
@@ -110,20 +116,27 @@ def applies(x: torch.Tensor, weight: torch.Tensor, stride: int, padding: tuple[i
     )
 
 
-def _input_tiles(x: torch.Tensor, algorithm: Algorithm) -> torch.Tensor:
-    """Bt d B for every n x n tile of the zero-padded input, as (n², tiles, C) in tile-position-major order."""
+def _padded(x: torch.Tensor) -> torch.Tensor:
+    """x as (B, H+2, W+2, C) with a zero border."""
     batch, channels, height, width = x.shape
-    m, n = algorithm.tile, algorithm.span
-    th, tw = height // m, width // m
     padded = x.new_empty(batch, height + 2, width + 2, channels)
     for edge in (padded[:, 0], padded[:, -1], padded[:, :, 0], padded[:, :, -1]):
         edge.zero_()
     padded[:, 1:-1, 1:-1] = x.permute(0, 2, 3, 1)
-    tiles = x.new_empty(n, n, batch, th, tw, channels)
+    return padded
+
+
+def _input_tiles(padded: torch.Tensor, tile_rows: range, algorithm: Algorithm) -> torch.Tensor:
+    """Bt d B for the n x n tiles of rows `tile_rows` of the padded input, as (n², tiles, C) in tile-position-major order."""
+    batch, _, width, channels = padded.shape
+    m, n = algorithm.tile, algorithm.span
+    th, tw = len(tile_rows), (width - 2) // m
+    tiles = padded.new_empty(n, n, batch, th, tw, channels)
+    top = tile_rows.start * m
     for row in range(n):
         # (batch, th, tw, channels, n) windows along the width, for the tiles' input row `row`
-        tiles[row] = padded[:, row : row + m * th : m].unfold(2, n, m).permute(4, 0, 1, 2, 3)
-    return torch.mm(algorithm.input_transform.to(x), tiles.view(n * n, -1)).view(n * n, -1, channels)
+        tiles[row] = padded[:, top + row : top + row + m * th : m].unfold(2, n, m).permute(4, 0, 1, 2, 3)
+    return torch.mm(algorithm.input_transform.to(padded), tiles.view(n * n, -1)).view(n * n, -1, channels)
 
 
 def filter_transform(weight: torch.Tensor, algorithm: Algorithm) -> torch.Tensor:
@@ -134,18 +147,28 @@ def filter_transform(weight: torch.Tensor, algorithm: Algorithm) -> torch.Tensor
 
 
 def conv3x3(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None, negative_slope: float | None = None) -> torch.Tensor:
-    """conv2d(x, weight, bias, padding=1) [then leaky_relu(negative_slope)], channels_last out; needs `applies`."""
-    batch, _, height, width = x.shape
+    """conv2d(x, weight, bias, padding=1) [then leaky_relu(negative_slope)], channels_last out; needs `applies`.
+
+    Bands of tile rows are independent: each is gathered, transformed and multiplied on its own (`BAND_BYTES`)."""
+    batch, channels, height, width = x.shape
     out_channels = weight.shape[0]
     algorithm = algorithm_for(height, width)
-    m = algorithm.tile
-    products = torch.bmm(_input_tiles(x, algorithm), filter_transform(weight, algorithm))
-    blocks = torch.mm(algorithm.output_transform.to(x), products.view(products.shape[0], -1))
-    out = x.new_empty(batch, height // m, m, width // m, m, out_channels)
-    blocks = blocks.view(m, m, batch, height // m, width // m, out_channels).permute(2, 3, 0, 4, 1, 5)
-    if bias is None:
-        out.copy_(blocks)
-    else:
-        torch.add(blocks, bias, out=out)
+    m, n = algorithm.tile, algorithm.span
+    th, tw = height // m, width // m
+    u = filter_transform(weight, algorithm)
+    padded = _padded(x)
+    out = x.new_empty(batch, th, m, tw, m, out_channels)
+    row_bytes = n * n * batch * tw * max(channels, out_channels) * x.element_size()
+    rows = max(-(-BAND_TILES // (batch * tw)), BAND_BYTES // row_bytes)
+    for top in range(0, th, rows):
+        band = range(top, min(top + rows, th))
+        products = torch.bmm(_input_tiles(padded, band, algorithm), u)
+        blocks = torch.mm(algorithm.output_transform.to(x), products.view(products.shape[0], -1))
+        blocks = blocks.view(m, m, batch, len(band), tw, out_channels).permute(2, 3, 0, 4, 1, 5)
+        target = out[:, band.start : band.stop]
+        if bias is None:
+            target.copy_(blocks)
+        else:
+            torch.add(blocks, bias, out=target)
     out = out.view(batch, height, width, out_channels).permute(0, 3, 1, 2)
     return out if negative_slope is None else F.leaky_relu_(out, negative_slope)
