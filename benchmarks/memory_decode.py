@@ -49,9 +49,13 @@ class ConstantMotion:
     def models(self) -> tuple:
         return ()
 
-    def motion(self, source: Inversion, frames: Sequence[int]) -> FrameMotion:
-        flow = torch.full((len(frames), 2, FEATURE_RESOLUTION, FEATURE_RESOLUTION), 0.5)
-        return FrameMotion(flow, (flow_to_grid(flow),), torch.zeros(len(frames), DESCRIPTOR_NC, 1))
+    def inputs(self, frames: Sequence[int]) -> tuple[torch.Tensor, ...]:
+        return (torch.zeros(len(frames)),)
+
+    def motion(self, source: Inversion, inputs: tuple[torch.Tensor, ...]) -> FrameMotion:
+        batch = len(inputs[0])
+        flow = torch.full((batch, 2, FEATURE_RESOLUTION, FEATURE_RESOLUTION), 0.5)
+        return FrameMotion(flow, (flow_to_grid(flow),), torch.zeros(batch, DESCRIPTOR_NC, 1))
 
 
 def peak_rss() -> int:

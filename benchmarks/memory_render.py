@@ -33,7 +33,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
@@ -46,17 +45,16 @@ from measure import MIB, growth_lines, reset_peak, status_kib  # noqa: E402
 
 from styleheat_core.io.sound import ArraySound  # noqa: E402
 from styleheat_core.io.video_writer import VideoFormat  # noqa: E402
-from styleheat_core.models.flow import flow_to_grid, warp  # noqa: E402
-from styleheat_core.models.pirender import DESCRIPTOR_NC  # noqa: E402
+from styleheat_core.models.flow import warp  # noqa: E402
 from styleheat_core.models.stylegan2 import BelowFeature, SynthesisOutput  # noqa: E402
 from styleheat_core.pipeline.decode import WarpedFeatures  # noqa: E402
-from styleheat_core.pipeline.forward import FrameMotion  # noqa: E402
 from styleheat_core.pipeline.handles import LocalModel  # noqa: E402
 from styleheat_core.pipeline.inversion import OptimizedInversion, invert  # noqa: E402
 from styleheat_core.pipeline.motion import CoefficientMotion  # noqa: E402
 from styleheat_core.pipeline.render import ImageFrames, PasteBackPlan, render_to_file  # noqa: E402
 from styleheat_core.pipeline.source import SourceLatent  # noqa: E402
 from styleheat_core.preprocess.ffhq_align import AlignTransform  # noqa: E402
+from tests.support.tiny_render import SwayMotion  # noqa: E402
 
 FPS = 25
 CHUNK = 4
@@ -86,21 +84,6 @@ class StandInGenerator(nn.Module):
         return SynthesisOutput(image, feature)
 
 
-class SwayMotion:
-    """A MotionSource without networks: frame i shifts the feature by sin(i / 3) pixels."""
-
-    def __init__(self, num_frames: int):
-        self.num_frames, self.fps = num_frames, float(FPS)
-
-    def models(self) -> tuple:
-        return ()
-
-    def motion(self, source, frames: Sequence[int]) -> FrameMotion:
-        shift = torch.tensor([3.0 * np.sin(f / 3.0) for f in frames], dtype=torch.float32).view(-1, 1, 1, 1)
-        flow = shift.expand(len(frames), 2, 64, 64).contiguous()
-        return FrameMotion(flow, (flow_to_grid(flow),), torch.zeros(len(frames), DESCRIPTOR_NC, 1))
-
-
 @torch.no_grad()
 def real_features(frames: int):
     from tests.support.recipe_networks import recipe_inputs, recipe_networks
@@ -120,7 +103,7 @@ def reduced_features(frames: int):
     generator = StandInGenerator().eval().requires_grad_(False)
     feature = torch.randn(1, 512, 64, 64)
     source = OptimizedInversion(torch.zeros(1, 18, 512), feature, torch.zeros(1, 3, 256, 256))
-    return generator, WarpedFeatures(SourceLatent(source, LocalModel(generator), None), SwayMotion(frames))
+    return generator, WarpedFeatures(SourceLatent(source, LocalModel(generator), None), SwayMotion(frames, float(FPS)))
 
 
 def measure(mode: str, frames: int) -> dict:

@@ -2,12 +2,15 @@
 
     python benchmarks/run.py [--device cpu|cuda] [--size 256,512,1024] [--batch-sizes 1,4] [--precisions fp32,bf16]
                              [--frames 4] [--repeats 1] [--memory-format channels_last|contiguous] [--autocast] [--compile]
+                             [--cuda-graphs] [--cudnn-benchmark]
     python benchmarks/run.py --compare-reference --size 1024 --frames 4
 
 Stages, in ms per frame: `deep3d` (3DMM regressor on 224² crops), `warper`, `calibrator`, `decode`
 (StyleGAN from the calibrated 64² feature, resized to the output size) and `frame`, the whole
 per-frame path as the nodes run it (`decode_video`: warper + calibrator + decode in chunks of
-`batch` frames). `inversion` (e4e + HFGI, once per source) is in ms per source. The generator always
+`batch` frames). With `--cuda-graphs` (CUDA) a row `frame (CUDA graphs)` follows: the same frames from
+one renderer whose chunks replay a CUDA graph, timed on a second pass over the frames (the first
+captures). `inversion` (e4e + HFGI, once per source) is in ms per source. The generator always
 renders 1024²; the output size only changes the final area resize. Weights follow the golden recipe
 (same architectures and cost as the released checkpoints). fp16 is skipped on the CPU unless asked
 for: PyTorch has no fast fp16 CPU convolutions.
@@ -41,7 +44,7 @@ from reference import reference_deep3d, reference_inversion, reference_video
 from styleheat_core.allocator import keep_freed_memory
 from styleheat_core.models.deep3d import INPUT_SIZE as DEEP3D_SIZE
 from styleheat_core.models.stylegan2 import Generator
-from styleheat_core.pipeline.decode import OUTPUT_SIZES, WarpedFeatures, decode_video
+from styleheat_core.pipeline.decode import OUTPUT_SIZES, FrameRenderer, WarpedFeatures, decode_video
 from styleheat_core.pipeline.forward import Calibration, FrameMotion, MotionNetworks, predict_motion, render_frames, warp_feature
 from styleheat_core.pipeline.handles import LocalModel
 from styleheat_core.pipeline.image_format import network_to_image
@@ -91,6 +94,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tf32", action="store_true", help="CUDA: let fp32 convolutions and matmuls use TF32 (off: true fp32)")
     parser.add_argument("--autocast", action="store_true", help="keep fp32 weights and run bf16/fp16 under torch.autocast")
     parser.add_argument("--compile", action="store_true", help="torch.compile the generator and the calibrator")
+    parser.add_argument("--cuda-graphs", action="store_true", help="CUDA: also time the frames replayed from CUDA graphs")
+    parser.add_argument("--cudnn-benchmark", action="store_true", help="CUDA: let cuDNN time its algorithms per shape (torch.backends.cudnn.benchmark)")
     parser.add_argument(
         "--keep-freed-memory", action="store_true", help="CPU: reuse freed heap memory instead of unmapping it (glibc mallopt)"
     )
@@ -141,6 +146,11 @@ def row(label: str, batch: int, size: int | None, stage: str, m: Measurement, fr
     return Row(label, batch, size, stage, ms, 1000 / ms, m.peak_ram_mib, m.peak_gpu_mib)
 
 
+def render_all(render: FrameRenderer, frames: int, batch: int, size: int) -> torch.Tensor:
+    """Every frame through one renderer in chunks of `batch`, as IMAGE chunks (what `decode_video` does, without its buffer)."""
+    return torch.cat([network_to_image(render(list(range(start, min(start + batch, frames)))), size) for start in range(0, frames, batch)])
+
+
 def decode_frames(generator: Generator, source: Inversion, motion: FrameMotion, calibration: Calibration, size: int) -> torch.Tensor:
     """The decode stage alone: StyleGAN from the calibrated 64² feature, then the IMAGE resize."""
     return network_to_image(render_frames(generator, source, motion, calibration), size)
@@ -175,6 +185,14 @@ def stage_rows(nets: Networks, source_image: torch.Tensor, coefficients: torch.T
                 decode_video(nets.generator, video_features(nets, source, coefficients[:batch]), size, batch)  # warm-up chunk
                 whole = partial(decode_video, nets.generator, video_features(nets, source, coefficients), size, batch)
                 rows.append(row(label, batch, size, "frame", measure(whole, device, args.repeats), len(coefficients)))
+                if args.cuda_graphs:
+                    render = video_features(nets, source, coefficients).renderer(nets.generator, cuda_graphs=True)
+                    graphed = partial(render_all, render, len(coefficients), batch, size)
+                    first = graphed()  # eager, capture, replays
+                    replayed = measure(graphed, device, args.repeats)
+                    difference = (replayed.result - first).abs().max().item()
+                    print(f"CUDA graphs, batch {batch}: {render.graph_status()}; max |second pass - first pass| {difference:.3g}", flush=True)
+                    rows.append(row(label, batch, size, "frame (CUDA graphs)", replayed, len(coefficients)))
     return rows
 
 
@@ -267,11 +285,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     device = torch.device(args.device)
     torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = args.tf32
+    torch.backends.cudnn.benchmark = args.cudnn_benchmark
     if args.keep_freed_memory and not keep_freed_memory():
         print("note: --keep-freed-memory needs glibc's mallopt; ignored")
     print(
         f"device: {environment(device)}; memory format {args.memory_format}; autocast {args.autocast}; compile {args.compile}; "
-        f"keep freed memory {args.keep_freed_memory}; tf32 {args.tf32}"
+        f"keep freed memory {args.keep_freed_memory}; tf32 {args.tf32}; CUDA graphs {args.cuda_graphs}; cudnn benchmark {args.cudnn_benchmark}"
     )
     print(f"command: python benchmarks/run.py {' '.join(sys.argv[1:] if argv is None else argv)}", flush=True)
     nets = recipe_networks()

@@ -5,6 +5,7 @@ import pytest
 import torch
 from einops import rearrange
 
+from styleheat_core.pipeline.motion import frame_motion
 from styleheat_core.preprocess.video_io import iter_video_frames
 from tests.support.golden import GoldenCase
 from tests.support.model_folder import recipe_model_folder
@@ -112,7 +113,7 @@ def test_audio_lip_flow_moves_the_lower_face_for_every_audio_frame(models):
     assert lips.num_frames == 2
     from styleheat_core.models.flow import coordinate_grid
 
-    motion = lips.motion(latent.inversion, [0, 1])
+    motion = frame_motion(lips, latent.inversion, [0, 1])
     assert len(motion.grids) == 2
     identity = coordinate_grid(2, 64, 64, motion.grids[-1])
     assert torch.equal(motion.grids[-1][:, :32], identity[:, :32])

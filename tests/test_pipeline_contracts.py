@@ -21,7 +21,7 @@ from styleheat_core.pipeline.decode import WarpedFeatures, decode_chunks
 from styleheat_core.pipeline.forward import MotionNetworks
 from styleheat_core.pipeline.handles import LocalModel
 from styleheat_core.pipeline.inversion import EncoderNetworks, OptimizedInversion, invert, stack_inversions
-from styleheat_core.pipeline.motion import CoefficientMotion
+from styleheat_core.pipeline.motion import CoefficientMotion, frame_motion
 from styleheat_core.pipeline.source import ScheduledEdit, SourceLatent
 from styleheat_core.preprocess.semantics import semantic_windows
 from tests.support.golden import GoldenCase, network_state_dict
@@ -107,7 +107,7 @@ def test_lip_flow_is_predicted_on_the_result_of_the_earlier_motion(networks):
     gen, mot = LocalModel(generator), LocalModel(motion)
     lips = LipMotion(CoefficientMotion(mot, coefficients), gen, LocalModel(audio_warper), mel)
     frames = list(range(FRAMES))
-    composed = lips.motion(source, frames)
+    composed = frame_motion(lips, source, frames)
 
     windows = semantic_windows(coefficients, frames)
     video = motion.video_warper(portrait.expand(FRAMES, -1, -1, -1), windows)

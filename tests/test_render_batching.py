@@ -12,9 +12,9 @@ import pytest
 import torch
 from torch import nn
 
+from styleheat_core.models import stylegan2
 from styleheat_core.models.flow import flow_to_grid
 from styleheat_core.models.modulation import FeatureModulation
-from styleheat_core.models import stylegan2
 from styleheat_core.models.stylegan2 import BAND_HALO, FEATURE_STAGE, Generator, ModulatedConv2d
 from styleheat_core.pipeline.forward import Calibration, FrameMotion, calibrate, render_frames, shared_code
 from styleheat_core.pipeline.inversion import OptimizedInversion

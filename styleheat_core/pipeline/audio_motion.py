@@ -58,8 +58,14 @@ class LipMotion:
     def models(self) -> tuple[ModelHandle, ...]:
         return (*self.base.models(), self.generator, self.audio_warper)
 
-    @torch.no_grad()
-    def motion(self, source: Inversion, frames: Sequence[int]) -> FrameMotion:
+    def inputs(self, frames: Sequence[int]) -> tuple[torch.Tensor, ...]:
+        """The base motion's inputs, then the frames' (B,80,32) mel windows."""
         first, last = min(frames), max(frames)
         windows = self.mel.windows(STYLEHEAT_WINDOW, first, last + 1)[[f - first for f in frames]]
-        return with_audio_flow(self.generator.module, self.audio_warper.module, source, self.base.motion(source, frames), windows)
+        return (*self.base.inputs(frames), windows)
+
+    @torch.no_grad()
+    def motion(self, source: Inversion, inputs: tuple[torch.Tensor, ...]) -> FrameMotion:
+        *base_inputs, windows = inputs
+        base = self.base.motion(source, tuple(base_inputs))
+        return with_audio_flow(self.generator.module, self.audio_warper.module, source, base, windows)

@@ -4,6 +4,7 @@ are computed a few frames at a time, so memory does not grow with the video leng
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Iterator
 
 import torch
@@ -11,9 +12,11 @@ import torch
 from ..allocator import freed_memory_reused
 from ..models.stylegan2 import BelowFeature, Generator
 from ..progress import ProgressCallback
+from .cuda_graph import GraphedStep
 from .forward import MotionNetworks, calibrate, render_frames, shared_below
-from .handles import ModelHandle, unique_handles
+from .handles import ModelHandle, placement, unique_handles
 from .image_format import network_to_image
+from .inversion import Inversion
 from .motion import MotionSource
 from .source import SourceLatent
 
@@ -54,30 +57,54 @@ class WarpedFeatures:
         """Raw 1024² frames (B,3,1024,1024) for these frame indices (one chunk; `renderer` for many)."""
         return self.renderer(generator)(frames)
 
-    def renderer(self, generator: Generator) -> "FrameRenderer":
-        """`frames` for chunk after chunk of this video, sharing what the chunks have in common."""
-        return FrameRenderer(self, generator)
+    def renderer(self, generator: Generator, cuda_graphs: bool = False) -> "FrameRenderer":
+        """`frames` for chunk after chunk of this video, sharing what the chunks have in common; with
+        `cuda_graphs`, chunks of a repeated size replay a CUDA graph when the networks are on a GPU."""
+        return FrameRenderer(self, generator, cuda_graphs)
 
 
 @dataclass
 class FrameRenderer:
-    """Raw 1024² frames of `features`, chunk by chunk. The generator's layers below 64x64 for the unedited
-    source's code run at the first chunk that needs them and are reused by every later one."""
+    """Raw 1024² frames of `features`, chunk by chunk.
+
+    The generator's layers below 64x64 for the unedited source's code run at the first chunk that needs
+    them and are reused by every later one. For those chunks the frames are a function of the motion's
+    inputs alone (`chunk_frames`), which `cuda_graphs` replays from a CUDA graph (`cuda_graph.py`);
+    chunks with active edits re-decode the source and always run eagerly.
+    """
 
     features: WarpedFeatures
     generator: Generator
+    cuda_graphs: bool = False
     _below: BelowFeature | None = field(default=None, init=False)
+    _step: GraphedStep | None = field(default=None, init=False)
 
     @torch.no_grad()
     def __call__(self, frames: list[int]) -> torch.Tensor:
         features = self.features
         source = features.latent.at_frames(frames, features.num_frames)
-        motion = features.motion.motion(source, frames)
+        inputs = features.motion.inputs(frames)
+        if source is not features.latent.inversion:  # frames where edits are active re-decode the source per chunk
+            return self.chunk_frames(source, None, *inputs)
+        if self._step is None:
+            self._below = shared_below(self.generator, source)
+            device = placement(self.generator)[0] if self.cuda_graphs else None
+            self._step = GraphedStep.on(device, partial(self.chunk_frames, source, self._below))
+        return self._step(*inputs)
+
+    def graph_status(self) -> str:
+        """Whether the chunks replay CUDA graphs, and if not, why."""
+        if self._step is None:
+            return "no chunk of the unedited source rendered yet"
+        if self._step.eager_reason is not None:
+            return f"eager: {self._step.eager_reason}"
+        return f"{self._step.captures} CUDA graph(s) captured"
+
+    def chunk_frames(self, source: Inversion, below: BelowFeature | None, *inputs: torch.Tensor) -> torch.Tensor:
+        """The frames whose motion inputs these are: motion, calibration, StyleGAN."""
+        features = self.features
+        motion = features.motion.motion(source, inputs)
         calibration = None if features.calibrator is None else calibrate(features.calibrator.module.calibrator, source.feature, motion)
-        below = None
-        if source is features.latent.inversion:  # frames where edits are active re-decode the source per chunk
-            self._below = self._below or shared_below(self.generator, source)
-            below = self._below
         return render_frames(self.generator, source, motion, calibration, below)
 
 
@@ -120,14 +147,17 @@ def check_image_fits(frames: range, size: int, available: int) -> None:
     )
 
 
-def decode_chunks(generator: Generator, features: WarpedFeatures, size: int = 1024, chunk_size: int = 4, frames: range | None = None) -> Iterator[torch.Tensor]:
-    """Frames of the driven video (all, or `frames`) as IMAGE chunks of at most `chunk_size` frames, in order."""
+def decode_chunks(
+    generator: Generator, features: WarpedFeatures, size: int = 1024, chunk_size: int = 4, frames: range | None = None, cuda_graphs: bool = False
+) -> Iterator[torch.Tensor]:
+    """Frames of the driven video (all, or `frames`) as IMAGE chunks of at most `chunk_size` frames, in order
+    (`cuda_graphs`: see `WarpedFeatures.renderer`)."""
     if size not in OUTPUT_SIZES:
         raise ValueError(f"output size must be one of {OUTPUT_SIZES}; got {size}")
     if chunk_size < 1:
         raise ValueError(f"chunk size must be at least 1; got {chunk_size}")
     frames = range(features.num_frames) if frames is None else frames
-    render = features.renderer(generator)
+    render = features.renderer(generator, cuda_graphs)
     for start in range(frames.start, frames.stop, chunk_size):
         yield network_to_image(render(list(range(start, min(start + chunk_size, frames.stop)))), size)
 
@@ -139,6 +169,7 @@ def decode_video(
     chunk_size: int = 4,
     on_progress: ProgressCallback | None = None,
     frames: range | None = None,
+    cuda_graphs: bool = False,
 ) -> torch.Tensor:
     """The driven video (all, or `frames`) as one IMAGE batch (N,size,size,3), filled chunk by chunk into one buffer."""
     frames = range(features.num_frames) if frames is None else frames
@@ -146,7 +177,7 @@ def decode_video(
     out = torch.empty((total, size, size, 3), dtype=torch.float32)
     done = 0
     with freed_memory_reused():
-        for chunk in decode_chunks(generator, features, size, chunk_size, frames):
+        for chunk in decode_chunks(generator, features, size, chunk_size, frames, cuda_graphs):
             out[done : done + chunk.shape[0]] = chunk
             done += chunk.shape[0]
             if on_progress is not None:

@@ -3,6 +3,11 @@
 A motion source computes the flows of any batch of frame indices on demand, so a graph holds
 coefficients (73 floats a frame) rather than flows or warped features. `models()` names the networks
 it will use, so that whoever evaluates it can load them all at once.
+
+Computing a batch's motion has two parts: `inputs(frames)` gathers what the frames need on the host
+(coefficient windows, mel windows), and `motion(source, inputs)` runs the networks on those tensors
+alone. So the device part of a chunk is a function of tensors whose shapes repeat from chunk to chunk,
+which a CUDA graph can replay (`cuda_graph.py`); `frame_motion` does both parts.
 """
 
 from __future__ import annotations
@@ -32,9 +37,19 @@ class MotionSource(Protocol):
         """The networks `motion` runs."""
         ...
 
-    def motion(self, source: Inversion, frames: Sequence[int]) -> FrameMotion:
-        """Motion of `frames` for `source` (an inversion of batch 1, or batched like `frames`)."""
+    def inputs(self, frames: Sequence[int]) -> tuple[torch.Tensor, ...]:
+        """What `motion` needs of these frames, gathered on the host, each tensor batched like `frames`."""
         ...
+
+    def motion(self, source: Inversion, inputs: tuple[torch.Tensor, ...]) -> FrameMotion:
+        """Motion of the frames whose `inputs` these are, for `source` (an inversion of batch 1, or batched like them).
+        Only tensor operations on `inputs`: no host reads, so a CUDA graph can capture it."""
+        ...
+
+
+def frame_motion(motion: MotionSource, source: Inversion, frames: Sequence[int]) -> FrameMotion:
+    """Motion of `frames` for `source`: `motion.inputs`, then `motion.motion`."""
+    return motion.motion(source, motion.inputs(frames))
 
 
 @dataclass(frozen=True)
@@ -61,6 +76,11 @@ class CoefficientMotion:
     def models(self) -> tuple[ModelHandle, ...]:
         return (self.networks,)
 
+    def inputs(self, frames: Sequence[int]) -> tuple[torch.Tensor, ...]:
+        """The frames' (B,73,27) coefficient windows."""
+        return (semantic_windows(self.coefficients, frames),)
+
     @torch.no_grad()
-    def motion(self, source: Inversion, frames: Sequence[int]) -> FrameMotion:
-        return predict_motion(self.networks.module.video_warper, source.image256, semantic_windows(self.coefficients, frames))
+    def motion(self, source: Inversion, inputs: tuple[torch.Tensor, ...]) -> FrameMotion:
+        (windows,) = inputs
+        return predict_motion(self.networks.module.video_warper, source.image256, windows)

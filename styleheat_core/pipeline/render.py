@@ -129,16 +129,23 @@ def sound_of_audio(audio: Mapping) -> ArraySound:
 
 
 def render_chunks(
-    generator: Generator, features: WarpedFeatures, frames: range, size: int = 1024, chunk_size: int = 4, paste: PasteBackPlan | None = None
+    generator: Generator,
+    features: WarpedFeatures,
+    frames: range,
+    size: int = 1024,
+    chunk_size: int = 4,
+    paste: PasteBackPlan | None = None,
+    cuda_graphs: bool = False,
 ) -> Iterator[torch.Tensor]:
-    """(B, H, W, 3) uint8 chunks of the finished frames (pasted back when asked), in order, on the generator's device."""
+    """(B, H, W, 3) uint8 chunks of the finished frames (pasted back when asked), in order, on the generator's device
+    (`cuda_graphs`: see `WarpedFeatures.renderer`)."""
     if size not in OUTPUT_SIZES:
         raise ValueError(f"output size must be one of {OUTPUT_SIZES}; got {size}")
     if chunk_size < 1:
         raise ValueError(f"chunk_size must be at least 1; got {chunk_size}")
     if paste is not None:
         paste.check_covers(frames)
-    render = features.renderer(generator)
+    render = features.renderer(generator, cuda_graphs)
     for start in range(frames.start, frames.stop, chunk_size):
         indices = list(range(start, min(start + chunk_size, frames.stop)))
         faces = network_to_uint8(render(indices), size)
@@ -158,6 +165,7 @@ def render_to_file(
     sound: SoundSource | None = None,
     metadata: Mapping[str, str] | None = None,
     on_progress: ProgressCallback | None = None,
+    cuda_graphs: bool = False,
 ) -> Path:
     """Render `frames` into a video file chunk by chunk; returns the final path.
 
@@ -170,7 +178,7 @@ def render_to_file(
         sound = sound_from(sound, frames.start / fps)
         check_sound_covers(sound, len(frames), fps)
     with freed_memory_reused(), VideoWriter(path, fps, video_format, sound, metadata) as writer:
-        for chunk in render_chunks(generator, features, frames, size, chunk_size, paste):
+        for chunk in render_chunks(generator, features, frames, size, chunk_size, paste, cuda_graphs):
             writer.write(chunk.cpu().numpy())
             if on_progress is not None:
                 on_progress(writer.frames, len(frames))

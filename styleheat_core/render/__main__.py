@@ -42,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--codec", choices=list(CODECS), default="h264")
     parser.add_argument("--crf", type=int, default=18, help="H.264 quality: 0 best, 18 visually lossless, 51 smallest")
     parser.add_argument("--face-only", action="store_true", help="write the generated aligned face instead of pasting it back into the portrait")
+    parser.add_argument(
+        "--cuda-graphs", action="store_true", help="GPU: replay each chunk from a CUDA graph (fewer kernel launches; checked against the eager frames once)"
+    )
     parser.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "styleheat", help="where extracted 3DMM motion is cached")
     return parser
 
@@ -72,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             video_format=VideoFormat(args.codec, args.crf),
             paste_back=not args.face_only,
             cache_dir=_resolved(args.cache),
+            cuda_graphs=args.cuda_graphs,
         )
         written = run(job, ranks, log)
     except (ValueError, FileNotFoundError, CheckpointError, OutputError, NoFaceError) as error:

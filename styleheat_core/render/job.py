@@ -92,6 +92,7 @@ class RenderJob:
     video_format: VideoFormat = VideoFormat()
     paste_back: bool = True
     cache_dir: Path | None = None
+    cuda_graphs: bool = False
 
     def __post_init__(self) -> None:
         if (self.video is None) == (self.audio is None):
@@ -223,7 +224,7 @@ def run(job: RenderJob, ranks: Ranks = Ranks(), log: Callable[[str], None] = pri
         with tqdm(total=len(share), unit="frame", desc=desc, position=ranks.rank) as bar:
             render_to_file(
                 generator, features, target, fps, share, job.size, job.chunk, job.video_format, paste,
-                sound if ranks.world == 1 else None, on_progress=lambda done, _: bar.update(done - bar.n),
+                sound if ranks.world == 1 else None, on_progress=lambda done, _: bar.update(done - bar.n), cuda_graphs=job.cuda_graphs,
             )
     ranks.barrier()
     if ranks.world == 1:

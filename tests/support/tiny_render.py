@@ -31,10 +31,14 @@ class SwayMotion:
     def models(self) -> tuple:
         return ()
 
-    def motion(self, source: Inversion, frames: Sequence[int]) -> FrameMotion:
-        shift = torch.tensor([3.0 * math.sin(f / 3.0) for f in frames]).view(-1, 1, 1, 1)
+    def inputs(self, frames: Sequence[int]) -> tuple[torch.Tensor, ...]:
+        return (torch.tensor(list(frames), dtype=torch.float64),)
+
+    def motion(self, source: Inversion, inputs: tuple[torch.Tensor, ...]) -> FrameMotion:
+        (frames,) = inputs
+        shift = (3.0 * torch.sin(frames / 3.0)).float().view(-1, 1, 1, 1)
         flow = shift.expand(len(frames), 2, FEATURE_RESOLUTION, FEATURE_RESOLUTION).contiguous()
-        return FrameMotion(flow, (flow_to_grid(flow),), torch.zeros(len(frames), DESCRIPTOR_NC, 1))
+        return FrameMotion(flow, (flow_to_grid(flow),), shift.new_zeros(len(frames), DESCRIPTOR_NC, 1))
 
 
 @lru_cache(maxsize=1)
