@@ -5,7 +5,7 @@
 #   1. benchmarks/gpu_check.py: the golden case in strict fp32, TF32/bf16/fp16 against it, and the
 #      chunks replayed from CUDA graphs against the eager chunks (fp32 batch 1 and 4, bf16 batch 1 and 16).
 #   2. benchmarks/run.py at 1024²: eager and CUDA-graph frames at batch 1 (fp32, TF32) and batch 16 (bf16),
-#      then bf16 batch 16 with cuDNN's per-shape algorithm search.
+#      then bf16 batch 16 with cuDNN's per-shape algorithm search, and in channels_last.
 # Record the printed lines in benchmarks/RESULTS.md with the device named.
 set -u -o pipefail
 export PYTHONUNBUFFERED=1
@@ -21,5 +21,6 @@ run() { timeout 100 python3 benchmarks/run.py --device cuda --size 1024 --frames
     run --batch-sizes 1 --precisions fp32 --tf32
     run --batch-sizes 1,16 --precisions bf16
     run --batch-sizes 16 --precisions bf16 --cudnn-benchmark
+    run --batch-sizes 16 --precisions bf16 --memory-format channels_last
 } 2>&1 | tee "$out/run.txt" || status=1
 exit $status

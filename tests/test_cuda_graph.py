@@ -113,9 +113,9 @@ def test_a_replay_that_disagrees_with_the_eager_result_leaves_the_step_eager(mon
         step(torch.zeros(3))
         second = step(torch.zeros(3))
     assert step.captures == 0 and "differs from the eager result" in step.eager_reason
-    torch.testing.assert_close(second, torch.full((3,), 2.0))  # the last warm-up's eager result, not the frozen capture's
+    torch.testing.assert_close(second, torch.full((3,), 4.0))  # the eager call after the capture, not the frozen capture's 3
     third = step(torch.zeros(3))
-    assert third[0].item() == 4.0  # eager from then on (the warm-ups took 1 and 2, the capture 3)
+    assert third[0].item() == 5.0  # eager from then on (the warm-ups took 1 and 2, the capture 3, the check 4)
 
 
 def test_on_the_cpu_asking_for_graphs_renders_eagerly(networks):

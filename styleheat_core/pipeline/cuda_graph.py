@@ -8,7 +8,7 @@ A CUDA graph records the kernels of one call and launches them all again with on
 depends on nothing else that changes. The first call with a set of input shapes runs eagerly (a
 chunk size that occurs once, such as the last chunk, is never captured); the second captures it:
 a warm-up on a side stream, the capture, one replay, which must equal the eager result within
-`GRAPH_TOLERANCE`. From then on a call copies its inputs into the graph's own input tensors and
+`GRAPH_TOLERANCE` (the same call run eagerly after the capture). From then on a call copies its inputs into the graph's own input tensors and
 replays. A capture that fails or disagrees leaves the step eager (logged, with the reason), so
 the frames are always the eager path's. On other devices the step is `fn` itself.
 """
@@ -92,16 +92,17 @@ class GraphedStep:
         static = tuple(t.to(self.device, copy=True) for t in inputs)
         side = torch.cuda.Stream(self.device)
         side.wait_stream(torch.cuda.current_stream(self.device))
-        with torch.cuda.stream(side):
+        with torch.cuda.stream(side):  # results dropped: their memory stays with the side stream
             for _ in range(WARMUP_CALLS):
-                expected = self.fn(*static)
+                self.fn(*static)
         torch.cuda.current_stream(self.device).wait_stream(side)
         graph = torch.cuda.CUDAGraph()
         try:
             with torch.cuda.graph(graph):
                 output = self.fn(*static)
         except RuntimeError as error:
-            return self._stay_eager(f"the capture failed ({error})", expected)
+            return self._stay_eager(f"the capture failed ({error})", self.fn(*inputs))
+        expected = self.fn(*static)
         graph.replay()
         difference = (output.float() - expected.float()).abs().max().item()
         if not difference <= self.tolerance:

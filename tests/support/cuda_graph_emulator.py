@@ -10,7 +10,9 @@ as a real capture does.
 
 `HostAccessCheck` is the other half of that rule for the GPU code path: run on the meta device (no
 data, the branches a CUDA device takes), it fails at any operation that reads a value back to the
-host or moves a host tensor to the device, both of which a CUDA graph cannot hold.
+host or moves a host tensor to the device, both of which a CUDA graph cannot hold. One such copy
+escapes it: `torch.tensor(data, device=...)` builds its tensor below the dispatch modes, so no mode
+sees it; the per-frame networks create tensors on the device only (`torch.arange(..., device=...)`).
 """
 
 from __future__ import annotations
