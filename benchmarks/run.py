@@ -148,7 +148,7 @@ def row(label: str, batch: int, size: int | None, stage: str, m: Measurement, fr
 
 def render_all(render: FrameRenderer, frames: int, batch: int, size: int) -> torch.Tensor:
     """Every frame through one renderer in chunks of `batch`, as IMAGE chunks (what `decode_video` does, without its buffer)."""
-    return torch.cat([network_to_image(render(list(range(start, min(start + batch, frames)))), size) for start in range(0, frames, batch)])
+    return torch.cat([network_to_image(raw, size) for _, raw in render.chunks(range(frames), batch)])
 
 
 def decode_frames(generator: Generator, source: Inversion, motion: FrameMotion, calibration: Calibration, size: int) -> torch.Tensor:

@@ -69,6 +69,11 @@ class GraphedStep:
         """How many input signatures replay from a graph."""
         return len(self._captured)
 
+    @property
+    def status(self) -> str:
+        """Whether calls replay graphs, and if not, why."""
+        return f"eager: {self.eager_reason}" if self.eager_reason is not None else f"{self.captures} CUDA graph(s) captured"
+
     @torch.no_grad()
     def __call__(self, *inputs: torch.Tensor) -> torch.Tensor:
         if self.eager_reason is not None:

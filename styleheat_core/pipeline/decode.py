@@ -76,7 +76,6 @@ class FrameRenderer:
     features: WarpedFeatures
     generator: Generator
     cuda_graphs: bool = False
-    _below: BelowFeature | None = field(default=None, init=False)
     _step: GraphedStep | None = field(default=None, init=False)
 
     @torch.no_grad()
@@ -87,18 +86,19 @@ class FrameRenderer:
         if source is not features.latent.inversion:  # frames where edits are active re-decode the source per chunk
             return self.chunk_frames(source, None, *inputs)
         if self._step is None:
-            self._below = shared_below(self.generator, source)
             device = placement(self.generator)[0] if self.cuda_graphs else None
-            self._step = GraphedStep.on(device, partial(self.chunk_frames, source, self._below))
+            self._step = GraphedStep.on(device, partial(self.chunk_frames, source, shared_below(self.generator, source)))
         return self._step(*inputs)
+
+    def chunks(self, frames: range, chunk_size: int) -> Iterator[tuple[list[int], torch.Tensor]]:
+        """`frames` in order, `chunk_size` at a time: each chunk's frame indices and raw frames."""
+        for start in range(frames.start, frames.stop, chunk_size):
+            indices = list(range(start, min(start + chunk_size, frames.stop)))
+            yield indices, self(indices)
 
     def graph_status(self) -> str:
         """Whether the chunks replay CUDA graphs, and if not, why."""
-        if self._step is None:
-            return "no chunk of the unedited source rendered yet"
-        if self._step.eager_reason is not None:
-            return f"eager: {self._step.eager_reason}"
-        return f"{self._step.captures} CUDA graph(s) captured"
+        return "no chunk of the unedited source rendered yet" if self._step is None else self._step.status
 
     def chunk_frames(self, source: Inversion, below: BelowFeature | None, *inputs: torch.Tensor) -> torch.Tensor:
         """The frames whose motion inputs these are: motion, calibration, StyleGAN."""
@@ -157,9 +157,8 @@ def decode_chunks(
     if chunk_size < 1:
         raise ValueError(f"chunk size must be at least 1; got {chunk_size}")
     frames = range(features.num_frames) if frames is None else frames
-    render = features.renderer(generator, cuda_graphs)
-    for start in range(frames.start, frames.stop, chunk_size):
-        yield network_to_image(render(list(range(start, min(start + chunk_size, frames.stop)))), size)
+    for _, raw in features.renderer(generator, cuda_graphs).chunks(frames, chunk_size):
+        yield network_to_image(raw, size)
 
 
 def decode_video(

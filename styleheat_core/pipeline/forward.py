@@ -87,7 +87,8 @@ def calibrate(calibrator: nn.Module, feature: torch.Tensor, motion: FrameMotion)
 
 
 def shared_code(w_plus: torch.Tensor) -> torch.Tensor:
-    """The first row of a batch of W+ codes when all rows are equal (the generator then shares it), else all rows."""
+    """The first row of a batch of W+ codes when all rows are equal (the generator then shares it), else all rows.
+    One code is returned without comparing (no host read, which a CUDA graph could not hold)."""
     first = w_plus[:1]
     return first if w_plus.shape[0] == 1 or torch.equal(w_plus, first.expand_as(w_plus)) else w_plus
 
@@ -110,17 +111,15 @@ def render_frames(
     (one warp per chunk instead of two), and recomputed otherwise. The HFGI condition is not
     passed: it would only touch the layer output that the source feature replaces. Frames that share one
     W+ code (no per-frame edits) share the generator's layers below 64x64; `below` is `shared_below` of
-    this source when the caller keeps it from an earlier chunk (the code is then known to be shared, and
-    the frames are a function of the motion's tensors alone: no host reads, as a CUDA graph needs).
+    this source when the caller keeps it from an earlier chunk.
     """
     w_plus = module_input(generator, source.w_plus)
-    code = w_plus[:1] if below is not None else shared_code(w_plus)
     if calibration is not None and (calibration.warped.dtype, calibration.warped.device) == (w_plus.dtype, w_plus.device):
         feature, grids = calibration.warped, []
     else:
         feature, grids = module_input(generator, source.feature), [module_input(generator, g) for g in motion.grids]
     return generator(
-        code,
+        shared_code(w_plus),
         f_condition=feature,
         grids=grids,
         refinement=None if calibration is None else calibration.refinement.to(w_plus),

@@ -145,10 +145,8 @@ def render_chunks(
         raise ValueError(f"chunk_size must be at least 1; got {chunk_size}")
     if paste is not None:
         paste.check_covers(frames)
-    render = features.renderer(generator, cuda_graphs)
-    for start in range(frames.start, frames.stop, chunk_size):
-        indices = list(range(start, min(start + chunk_size, frames.stop)))
-        faces = network_to_uint8(render(indices), size)
+    for indices, raw in features.renderer(generator, cuda_graphs).chunks(frames, chunk_size):
+        faces = network_to_uint8(raw, size)
         yield faces if paste is None else paste.paste(faces, indices)[0]
 
 
